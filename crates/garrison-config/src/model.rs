@@ -1,0 +1,239 @@
+//! The validated configuration: names resolved to indices, values parsed, files read.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use garrison_core::{CertFingerprint, KeyDigest};
+use ipnet::IpNet;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+/// A complete, valid configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// The file it was read from.
+    pub source: PathBuf,
+    /// The admin listener.
+    pub admin: Admin,
+    /// Gateway-wide settings.
+    pub gateway: GatewaySettings,
+    /// Where the gateway accepts connections.
+    pub listeners: Vec<Listener>,
+    /// Where routes forward to.
+    pub upstreams: Vec<Upstream>,
+    /// What the gateway serves.
+    pub routes: Vec<Route>,
+    /// Rate plans.
+    pub plans: Vec<Plan>,
+    /// Who may call.
+    pub consumers: Vec<Consumer>,
+    /// Which consumer may call which route group, under which plan.
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// The admin listener: metrics, health, reload. Plain HTTP, so keep it on loopback or a
+/// management network.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// SHA-256 of the bearer token that `POST /admin/…` requires; `None` leaves those
+    /// endpoints open to whoever can reach the admin address.
+    pub token: Option<KeyDigest>,
+}
+
+/// Gateway-wide policy.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Networks allowed to call at all; empty means any.
+    pub allow: Vec<IpNet>,
+    /// Whether to write a JSON access-log line per request.
+    pub access_log: bool,
+    /// Limits against abuse.
+    pub limits: Limits,
+}
+
+/// Limits against abuse (slowloris, header floods, h2 reset floods, oversized bodies).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request head (HTTP/1.1 buffer, h2 header list), in bytes.
+    pub max_header_bytes: usize,
+    /// Most request headers (HTTP/1.1).
+    pub max_headers: usize,
+    /// Time allowed to receive a request head.
+    pub header_read_timeout: Duration,
+    /// Time allowed to receive a whole request body.
+    pub body_timeout: Duration,
+    /// Time an idle keep-alive connection is kept.
+    pub keep_alive_timeout: Duration,
+    /// Time allowed for a TLS handshake.
+    pub tls_handshake_timeout: Duration,
+    /// Concurrent connections from one IP address.
+    pub max_connections_per_ip: u32,
+    /// Default body limit of a route that sets none.
+    pub max_body_bytes: u64,
+    /// Concurrent h2 streams per connection.
+    pub h2_max_concurrent_streams: u32,
+    /// h2 streams reset by the client before the gateway accepted them (rapid reset).
+    pub h2_max_pending_reset_streams: usize,
+    /// h2 streams the gateway may reset for protocol errors before closing the connection.
+    pub h2_max_local_error_reset_streams: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            header_read_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            keep_alive_timeout: Duration::from_secs(60),
+            tls_handshake_timeout: Duration::from_secs(10),
+            max_connections_per_ip: 512,
+            max_body_bytes: 1024 * 1024,
+            h2_max_concurrent_streams: 128,
+            h2_max_pending_reset_streams: 32,
+            h2_max_local_error_reset_streams: 256,
+        }
+    }
+}
+
+/// One listening socket.
+#[derive(Debug)]
+pub struct Listener {
+    /// Name, for logs and metrics.
+    pub name: String,
+    /// Address to bind.
+    pub address: SocketAddr,
+    /// TLS settings; `None` serves plain HTTP (for use behind a TLS-terminating proxy).
+    pub tls: Option<ListenerTls>,
+}
+
+/// A listener's TLS material and client-certificate policy.
+#[derive(Debug)]
+pub struct ListenerTls {
+    /// The server certificate chain, leaf first.
+    pub cert_chain: Vec<CertificateDer<'static>>,
+    /// The server's private key.
+    pub key: PrivateKeyDer<'static>,
+    /// Whether clients must present a certificate.
+    pub client_certificates: ClientCertPolicy,
+    /// CAs trusted to issue client certificates.
+    pub client_ca: Vec<CertificateDer<'static>>,
+}
+
+/// Whether a listener asks for client certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientCertPolicy {
+    /// The handshake fails without a certificate from a trusted CA.
+    Required,
+    /// A certificate is verified if sent; consumers bound to one still need it.
+    Optional,
+    /// No certificate is requested.
+    Off,
+}
+
+/// A pool of upstream targets.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// Name, for logs and metrics.
+    pub name: String,
+    /// `host:port` of each target (plain HTTP).
+    pub targets: Vec<String>,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for the response head, unless the route overrides it.
+    pub request_timeout: Duration,
+    /// Time an idle pooled connection is kept.
+    pub idle_timeout: Duration,
+    /// Idle connections kept per target.
+    pub max_idle_per_target: usize,
+    /// Consecutive failures that open a target's circuit.
+    pub breaker_failures: u32,
+    /// How long an open circuit stays open before one trial request.
+    pub breaker_cooldown: Duration,
+}
+
+/// How a route authenticates callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RouteAuth {
+    /// An API key, bound certificate and source address, and a subscription.
+    ApiKey,
+    /// Anyone allowed by the global allow-list (health checks, public documents).
+    Public,
+}
+
+/// One routed operation.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Name, for logs and metrics.
+    pub name: String,
+    /// Subscription group.
+    pub group: String,
+    /// Host to match (lower case, no port); `None` matches any.
+    pub host: Option<String>,
+    /// Methods to match (upper case); empty matches any.
+    pub methods: Vec<String>,
+    /// Path template (`/citizens/{id}`, `/files/{*rest}`).
+    pub path: String,
+    /// Index into [`Config::upstreams`].
+    pub upstream: usize,
+    /// Response-head timeout, overriding the upstream's.
+    pub timeout: Option<Duration>,
+    /// Largest request body.
+    pub max_body_bytes: u64,
+    /// Authentication.
+    pub auth: RouteAuth,
+}
+
+/// A rate plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Name.
+    pub name: String,
+    /// Requests per period.
+    pub requests: u32,
+    /// The period.
+    pub period: Duration,
+    /// Requests admitted back to back.
+    pub burst: u32,
+}
+
+/// A calling organisation's system.
+#[derive(Debug, Clone)]
+pub struct Consumer {
+    /// Name (the consumer's identity in logs, metrics and upstream headers).
+    pub name: String,
+    /// Its API keys, by digest.
+    pub keys: Vec<Key>,
+    /// Client-certificate fingerprints it is bound to; empty means not bound.
+    pub certificates: Vec<CertFingerprint>,
+    /// Networks it may call from; empty means any (within the global allow-list).
+    pub allow: Vec<IpNet>,
+}
+
+/// One API key of a consumer.
+#[derive(Debug, Clone)]
+pub struct Key {
+    /// A non-secret id, for logs and rotation.
+    pub id: String,
+    /// SHA-256 of the key.
+    pub digest: KeyDigest,
+    /// A revoked key is refused as invalid.
+    pub revoked: bool,
+}
+
+/// A consumer's right to call a route group under a plan.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// Index into [`Config::consumers`].
+    pub consumer: usize,
+    /// Route group.
+    pub group: String,
+    /// Index into [`Config::plans`].
+    pub plan: usize,
+}

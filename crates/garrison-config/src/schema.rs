@@ -1,0 +1,219 @@
+//! The configuration file as written: every field kept as text with its position, so that
+//! validation can point at the exact line of anything it rejects.
+
+use std::path::Path;
+
+use marked_yaml::{LoaderOptions, Spanned};
+use serde::Deserialize;
+
+use crate::diagnostic::{ConfigError, Diagnostic};
+
+type Text = Spanned<String>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub(crate) admin: Option<RawAdmin>,
+    #[serde(default)]
+    pub(crate) gateway: Option<RawGateway>,
+    #[serde(default)]
+    pub(crate) listeners: Vec<RawListener>,
+    #[serde(default)]
+    pub(crate) upstreams: Vec<RawUpstream>,
+    #[serde(default)]
+    pub(crate) routes: Vec<RawRoute>,
+    #[serde(default)]
+    pub(crate) plans: Vec<RawPlan>,
+    #[serde(default)]
+    pub(crate) consumers: Vec<RawConsumer>,
+    #[serde(default)]
+    pub(crate) subscriptions: Vec<RawSubscription>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAdmin {
+    pub(crate) listen: Option<Text>,
+    pub(crate) token_digest: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGateway {
+    #[serde(default)]
+    pub(crate) trusted_proxies: Vec<Text>,
+    #[serde(default)]
+    pub(crate) allow: Vec<Text>,
+    pub(crate) access_log: Option<Spanned<bool>>,
+    pub(crate) limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    pub(crate) max_header_bytes: Option<Spanned<u64>>,
+    pub(crate) max_headers: Option<Spanned<u64>>,
+    pub(crate) header_read_timeout: Option<Text>,
+    pub(crate) body_timeout: Option<Text>,
+    pub(crate) keep_alive_timeout: Option<Text>,
+    pub(crate) tls_handshake_timeout: Option<Text>,
+    pub(crate) max_connections_per_ip: Option<Spanned<u64>>,
+    pub(crate) max_body_bytes: Option<Spanned<u64>>,
+    pub(crate) h2_max_concurrent_streams: Option<Spanned<u64>>,
+    pub(crate) h2_max_pending_reset_streams: Option<Spanned<u64>>,
+    pub(crate) h2_max_local_error_reset_streams: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawListener {
+    pub(crate) name: Text,
+    pub(crate) address: Text,
+    pub(crate) tls: Option<RawTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTls {
+    pub(crate) certificate: Text,
+    pub(crate) key: Text,
+    pub(crate) client_certificates: Option<Text>,
+    pub(crate) client_ca: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUpstream {
+    pub(crate) name: Text,
+    pub(crate) targets: Spanned<Vec<Text>>,
+    pub(crate) connect_timeout: Option<Text>,
+    pub(crate) request_timeout: Option<Text>,
+    pub(crate) idle_timeout: Option<Text>,
+    pub(crate) max_idle_per_target: Option<Spanned<u64>>,
+    pub(crate) circuit_breaker: Option<RawBreaker>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBreaker {
+    pub(crate) failures: Option<Spanned<u64>>,
+    pub(crate) cooldown: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRoute {
+    pub(crate) name: Text,
+    pub(crate) group: Option<Text>,
+    pub(crate) host: Option<Text>,
+    #[serde(default)]
+    pub(crate) methods: Vec<Text>,
+    pub(crate) path: Text,
+    pub(crate) upstream: Text,
+    pub(crate) timeout: Option<Text>,
+    pub(crate) max_body_bytes: Option<Spanned<u64>>,
+    pub(crate) auth: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPlan {
+    pub(crate) name: Text,
+    pub(crate) rate: Text,
+    pub(crate) burst: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConsumer {
+    pub(crate) name: Text,
+    #[serde(default)]
+    pub(crate) keys: Vec<RawKey>,
+    #[serde(default)]
+    pub(crate) certificates: Vec<Text>,
+    #[serde(default)]
+    pub(crate) allow: Vec<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawKey {
+    pub(crate) id: Text,
+    pub(crate) digest: Option<Text>,
+    pub(crate) plaintext: Option<Text>,
+    pub(crate) revoked: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSubscription {
+    pub(crate) consumer: Text,
+    pub(crate) group: Text,
+    pub(crate) plan: Text,
+}
+
+/// Parses YAML into the raw schema; a syntax or shape error becomes one diagnostic.
+pub(crate) fn parse(path: &Path, text: &str) -> Result<RawConfig, ConfigError> {
+    let options = LoaderOptions::default().error_on_duplicate_keys(true);
+    marked_yaml::from_yaml_with_options(0, text, options).map_err(|e| {
+        let (line, column, field, message) = match &e {
+            marked_yaml::FromYamlError::ParseYaml(load) => {
+                let (line, column) = load_error_position(load);
+                (line, column, String::new(), load_error_message(load))
+            }
+            marked_yaml::FromYamlError::FromNode(node) => {
+                let (line, column) = node
+                    .start_mark()
+                    .map(|m| (m.line(), m.column()))
+                    .unwrap_or((0, 0));
+                let message = match &**node {
+                    marked_yaml::Error::UnknownFieldError(field, expected, _) => format!(
+                        "unknown field {field:?}; expected one of: {}",
+                        expected.join(", ")
+                    ),
+                    other => other.to_string(),
+                };
+                (line, column, node.path().unwrap_or_default().to_owned(), message)
+            }
+        };
+        ConfigError::single(Diagnostic {
+            file: path.to_owned(),
+            line,
+            column,
+            field,
+            message,
+        })
+    })
+}
+
+fn load_error_position(error: &marked_yaml::LoadError) -> (usize, usize) {
+    use marked_yaml::LoadError::*;
+    let marker = match error {
+        TopLevelMustBeMapping(m)
+        | TopLevelMustBeSequence(m)
+        | UnexpectedAnchor(m)
+        | MappingKeyMustBeScalar(m)
+        | UnexpectedTag(m)
+        | ScanError(m, _) => Some(*m),
+        DuplicateKey(inner) => inner.key.span().start().copied(),
+    };
+    marker.map(|m| (m.line(), m.column())).unwrap_or((0, 0))
+}
+
+fn load_error_message(error: &marked_yaml::LoadError) -> String {
+    use marked_yaml::LoadError::*;
+    match error {
+        TopLevelMustBeMapping(_) => "the file must be a YAML mapping".into(),
+        TopLevelMustBeSequence(_) => "the file must be a YAML sequence".into(),
+        UnexpectedAnchor(_) => "YAML anchors and aliases are not supported".into(),
+        MappingKeyMustBeScalar(_) => "mapping keys must be plain strings".into(),
+        UnexpectedTag(_) => "YAML tags are not supported".into(),
+        ScanError(_, e) => format!("invalid YAML: {e}"),
+        DuplicateKey(inner) => format!(
+            "duplicate key {:?} (first defined on line {})",
+            inner.key.as_str(),
+            inner.prev_key.span().start().map(|m| m.line()).unwrap_or(0)
+        ),
+    }
+}

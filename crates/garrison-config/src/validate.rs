@@ -1,0 +1,497 @@
+//! From the raw file to a [`Config`]: every rule, every problem collected, none fatal early.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use garrison_core::api_key::{self, KeyFormatError};
+use garrison_core::{ApiKey, CertFingerprint, KeyDigest};
+use ipnet::IpNet;
+use marked_yaml::Spanned;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::diagnostic::{ConfigError, Diagnostic};
+use crate::model::*;
+use crate::schema::*;
+use crate::values::{parse_duration, parse_rate};
+
+const METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+];
+
+/// Collects problems while the configuration is resolved.
+struct Check<'a> {
+    file: &'a Path,
+    base: PathBuf,
+    problems: Vec<Diagnostic>,
+}
+
+impl Check<'_> {
+    fn fail<T>(&mut self, at: &Spanned<T>, field: impl Into<String>, message: impl Into<String>) {
+        self.problems
+            .push(Diagnostic::at(self.file, at.span(), field, message));
+    }
+
+    fn duration(&mut self, value: &Option<Spanned<String>>, field: &str, default: Duration) -> Duration {
+        match value {
+            None => default,
+            Some(text) => match parse_duration(text) {
+                Ok(d) if !d.is_zero() => d,
+                Ok(_) => {
+                    self.fail(text, field, "must be longer than zero");
+                    default
+                }
+                Err(e) => {
+                    self.fail(text, field, e);
+                    default
+                }
+            },
+        }
+    }
+
+    fn count(&mut self, value: &Option<Spanned<u64>>, field: &str, default: u64, min: u64, max: u64) -> u64 {
+        match value {
+            None => default,
+            Some(n) if **n < min || **n > max => {
+                self.fail(n, field, format!("must be between {min} and {max}"));
+                default
+            }
+            Some(n) => **n,
+        }
+    }
+
+    fn networks(&mut self, list: &[Spanned<String>], field: &str) -> Vec<IpNet> {
+        let mut out = Vec::with_capacity(list.len());
+        for (i, text) in list.iter().enumerate() {
+            match parse_network(text) {
+                Ok(net) => out.push(net.trunc()),
+                Err(e) => self.fail(text, format!("{field}[{i}]"), e),
+            }
+        }
+        out
+    }
+
+    fn name(&mut self, name: &Spanned<String>, field: &str, seen: &mut HashSet<String>) {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !valid {
+            self.fail(
+                name,
+                field,
+                "names are 1-64 characters of letters, digits, '-', '_' and '.'",
+            );
+        } else if !seen.insert(name.to_string()) {
+            self.fail(name, field, format!("the name {:?} is used twice", name.as_str()));
+        }
+    }
+
+    fn read(&mut self, path: &Spanned<String>, field: &str) -> Option<Vec<u8>> {
+        let full = self.base.join(path.as_str());
+        match std::fs::read(&full) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                self.fail(path, field, format!("cannot read {}: {e}", full.display()));
+                None
+            }
+        }
+    }
+
+    fn certificates(&mut self, path: &Spanned<String>, field: &str) -> Vec<CertificateDer<'static>> {
+        let Some(pem) = self.read(path, field) else {
+            return Vec::new();
+        };
+        let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&pem).collect();
+        match certs {
+            Ok(certs) if !certs.is_empty() => certs,
+            Ok(_) => {
+                self.fail(path, field, "the file holds no PEM certificate");
+                Vec::new()
+            }
+            Err(e) => {
+                self.fail(path, field, format!("the file is not valid PEM: {e}"));
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn parse_network(text: &str) -> Result<IpNet, String> {
+    IpNet::from_str(text)
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is not an IP address or CIDR network (e.g. 203.0.113.0/24)"))
+}
+
+/// Resolves and checks `raw`, read from `file`.
+pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError> {
+    let base = file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut c = Check {
+        file,
+        base,
+        problems: Vec::new(),
+    };
+
+    let admin = Admin {
+        listen: match raw.admin.as_ref().and_then(|a| a.listen.as_ref()) {
+            None => SocketAddr::from(([127, 0, 0, 1], 8081)),
+            Some(text) => text.parse().unwrap_or_else(|_| {
+                c.fail(text, "admin.listen", "expected an address such as 127.0.0.1:8081");
+                SocketAddr::from(([127, 0, 0, 1], 8081))
+            }),
+        },
+        token: raw.admin.as_ref().and_then(|a| a.token_digest.as_ref()).and_then(|text| {
+            KeyDigest::parse(text).or_else(|| {
+                c.fail(text, "admin.token_digest", "expected sha256: followed by 64 hex digits");
+                None
+            })
+        }),
+    };
+    let gateway = resolve_gateway(&mut c, raw.gateway.unwrap_or_default());
+    let listeners = resolve_listeners(&mut c, &raw.listeners);
+    let upstreams = resolve_upstreams(&mut c, &raw.upstreams);
+    let routes = resolve_routes(&mut c, &raw.routes, &upstreams, gateway.limits.max_body_bytes);
+    let plans = resolve_plans(&mut c, &raw.plans);
+    let consumers = resolve_consumers(&mut c, &raw.consumers);
+    let subscriptions = resolve_subscriptions(&mut c, &raw.subscriptions, &routes, &plans, &consumers);
+
+    if raw.listeners.is_empty() {
+        c.problems.push(Diagnostic::file(
+            file,
+            "no listeners: declare at least one under `listeners:`",
+        ));
+    }
+    if c.problems.is_empty() {
+        Ok(Config {
+            source: file.to_owned(),
+            admin,
+            gateway,
+            listeners,
+            upstreams,
+            routes,
+            plans,
+            consumers,
+            subscriptions,
+        })
+    } else {
+        c.problems.sort_by_key(|p| (p.line, p.column));
+        Err(ConfigError {
+            problems: c.problems,
+        })
+    }
+}
+
+fn resolve_gateway(c: &mut Check<'_>, raw: RawGateway) -> GatewaySettings {
+    let d = Limits::default();
+    let l = raw.limits.unwrap_or_default();
+    let limits = Limits {
+        max_header_bytes: c.count(&l.max_header_bytes, "gateway.limits.max_header_bytes", d.max_header_bytes as u64, 8192, 1 << 20) as usize,
+        max_headers: c.count(&l.max_headers, "gateway.limits.max_headers", d.max_headers as u64, 8, 1000) as usize,
+        header_read_timeout: c.duration(&l.header_read_timeout, "gateway.limits.header_read_timeout", d.header_read_timeout),
+        body_timeout: c.duration(&l.body_timeout, "gateway.limits.body_timeout", d.body_timeout),
+        keep_alive_timeout: c.duration(&l.keep_alive_timeout, "gateway.limits.keep_alive_timeout", d.keep_alive_timeout),
+        tls_handshake_timeout: c.duration(&l.tls_handshake_timeout, "gateway.limits.tls_handshake_timeout", d.tls_handshake_timeout),
+        max_connections_per_ip: c.count(&l.max_connections_per_ip, "gateway.limits.max_connections_per_ip", u64::from(d.max_connections_per_ip), 1, 1 << 20) as u32,
+        max_body_bytes: c.count(&l.max_body_bytes, "gateway.limits.max_body_bytes", d.max_body_bytes, 0, 1 << 40),
+        h2_max_concurrent_streams: c.count(&l.h2_max_concurrent_streams, "gateway.limits.h2_max_concurrent_streams", u64::from(d.h2_max_concurrent_streams), 1, 10_000) as u32,
+        h2_max_pending_reset_streams: c.count(&l.h2_max_pending_reset_streams, "gateway.limits.h2_max_pending_reset_streams", d.h2_max_pending_reset_streams as u64, 1, 10_000) as usize,
+        h2_max_local_error_reset_streams: c.count(&l.h2_max_local_error_reset_streams, "gateway.limits.h2_max_local_error_reset_streams", d.h2_max_local_error_reset_streams as u64, 1, 100_000) as usize,
+    };
+    GatewaySettings {
+        trusted_proxies: c.networks(&raw.trusted_proxies, "gateway.trusted_proxies"),
+        allow: c.networks(&raw.allow, "gateway.allow"),
+        access_log: raw.access_log.map(|b| *b).unwrap_or(true),
+        limits,
+    }
+}
+
+fn resolve_listeners(c: &mut Check<'_>, raw: &[RawListener]) -> Vec<Listener> {
+    let mut names = HashSet::new();
+    let mut addresses = HashSet::new();
+    let mut out = Vec::new();
+    for (i, l) in raw.iter().enumerate() {
+        let at = format!("listeners[{i}]");
+        c.name(&l.name, &format!("{at}.name"), &mut names);
+        let address = match l.address.parse::<SocketAddr>() {
+            Ok(a) => {
+                if a.port() != 0 && !addresses.insert(a) {
+                    c.fail(&l.address, format!("{at}.address"), "two listeners bind the same address");
+                }
+                a
+            }
+            Err(_) => {
+                c.fail(&l.address, format!("{at}.address"), "expected an address such as 0.0.0.0:8443 or [::1]:8443");
+                continue;
+            }
+        };
+        let tls = l.tls.as_ref().and_then(|t| resolve_tls(c, t, &at));
+        out.push(Listener {
+            name: l.name.to_string(),
+            address,
+            tls,
+        });
+    }
+    out
+}
+
+fn resolve_tls(c: &mut Check<'_>, t: &RawTls, at: &str) -> Option<ListenerTls> {
+    let cert_chain = c.certificates(&t.certificate, &format!("{at}.tls.certificate"));
+    let key = c.read(&t.key, &format!("{at}.tls.key")).and_then(|pem| {
+        PrivateKeyDer::from_pem_slice(&pem)
+            .map_err(|e| c.fail(&t.key, format!("{at}.tls.key"), format!("no PEM private key found: {e}")))
+            .ok()
+    });
+    let policy = match t.client_certificates.as_ref().map(|s| s.as_str()) {
+        None | Some("required") => ClientCertPolicy::Required,
+        Some("optional") => ClientCertPolicy::Optional,
+        Some("off") => ClientCertPolicy::Off,
+        Some(_) => {
+            if let Some(text) = &t.client_certificates {
+                c.fail(text, format!("{at}.tls.client_certificates"), "expected required, optional or off");
+            }
+            ClientCertPolicy::Required
+        }
+    };
+    let client_ca = match (&t.client_ca, policy) {
+        (Some(path), _) => c.certificates(path, &format!("{at}.tls.client_ca")),
+        (None, ClientCertPolicy::Off) => Vec::new(),
+        (None, _) => {
+            c.fail(&t.certificate, format!("{at}.tls.client_ca"), "client certificates are required or optional, so a client_ca bundle is needed (or set client_certificates: off)");
+            Vec::new()
+        }
+    };
+    Some(ListenerTls {
+        cert_chain,
+        key: key?,
+        client_certificates: policy,
+        client_ca,
+    })
+}
+
+fn resolve_upstreams(c: &mut Check<'_>, raw: &[RawUpstream]) -> Vec<Upstream> {
+    let mut names = HashSet::new();
+    let mut out = Vec::new();
+    for (i, u) in raw.iter().enumerate() {
+        let at = format!("upstreams[{i}]");
+        c.name(&u.name, &format!("{at}.name"), &mut names);
+        if u.targets.is_empty() {
+            c.fail(&u.targets, format!("{at}.targets"), "an upstream needs at least one target");
+        }
+        let mut targets = Vec::new();
+        for (j, t) in u.targets.iter().enumerate() {
+            let authority = t.strip_prefix("http://").unwrap_or(t).trim_end_matches('/');
+            if t.starts_with("https://") {
+                c.fail(t, format!("{at}.targets[{j}]"), "TLS to upstreams is not supported yet: use http:// targets on a trusted network");
+            } else if authority.parse::<http::uri::Authority>().map(|a| a.port_u16().is_none()).unwrap_or(true) {
+                c.fail(t, format!("{at}.targets[{j}]"), "expected host:port, such as 127.0.0.1:9000");
+            } else {
+                targets.push(authority.to_owned());
+            }
+        }
+        let breaker = u.circuit_breaker.as_ref();
+        out.push(Upstream {
+            name: u.name.to_string(),
+            targets,
+            connect_timeout: c.duration(&u.connect_timeout, &format!("{at}.connect_timeout"), Duration::from_secs(2)),
+            request_timeout: c.duration(&u.request_timeout, &format!("{at}.request_timeout"), Duration::from_secs(30)),
+            idle_timeout: c.duration(&u.idle_timeout, &format!("{at}.idle_timeout"), Duration::from_secs(60)),
+            max_idle_per_target: c.count(&u.max_idle_per_target, &format!("{at}.max_idle_per_target"), 256, 0, 100_000) as usize,
+            breaker_failures: c.count(&breaker.and_then(|b| b.failures.clone()), &format!("{at}.circuit_breaker.failures"), 5, 1, 1000) as u32,
+            breaker_cooldown: c.duration(&breaker.and_then(|b| b.cooldown.clone()), &format!("{at}.circuit_breaker.cooldown"), Duration::from_secs(10)),
+        });
+    }
+    out
+}
+
+fn resolve_routes(c: &mut Check<'_>, raw: &[RawRoute], upstreams: &[Upstream], default_body: u64) -> Vec<Route> {
+    let mut names = HashSet::new();
+    let mut routers: HashMap<(Option<String>, String), matchit::Router<usize>> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let at = format!("routes[{i}]");
+        c.name(&r.name, &format!("{at}.name"), &mut names);
+        let upstream = upstreams.iter().position(|u| u.name == *r.upstream);
+        if upstream.is_none() {
+            c.fail(&r.upstream, format!("{at}.upstream"), format!("no upstream is named {:?}", r.upstream.as_str()));
+        }
+        let mut methods = Vec::new();
+        for (j, m) in r.methods.iter().enumerate() {
+            let upper = m.to_ascii_uppercase();
+            if !METHODS.contains(&upper.as_str()) {
+                c.fail(m, format!("{at}.methods[{j}]"), format!("expected one of {}", METHODS.join(", ")));
+            } else if methods.contains(&upper) {
+                c.fail(m, format!("{at}.methods[{j}]"), "method listed twice");
+            } else {
+                methods.push(upper);
+            }
+        }
+        let host = r.host.as_ref().map(|h| h.to_ascii_lowercase());
+        if let (Some(text), Some(h)) = (&r.host, &host) {
+            if h.contains(':') || h.contains('/') || h.is_empty() {
+                c.fail(text, format!("{at}.host"), "a host name without port or path, such as api.example.gov.uk");
+            }
+        }
+        if !r.path.starts_with('/') {
+            c.fail(&r.path, format!("{at}.path"), "a path template starts with '/'");
+        } else {
+            let keys: Vec<String> = if methods.is_empty() {
+                METHODS.iter().map(|m| m.to_string()).collect()
+            } else {
+                methods.clone()
+            };
+            for method in keys {
+                let router = routers.entry((host.clone(), method.clone())).or_default();
+                if let Err(e) = router.insert(r.path.as_str(), i) {
+                    c.fail(&r.path, format!("{at}.path"), format!("cannot route {method} {}: {e}", r.path.as_str()));
+                    break;
+                }
+            }
+        }
+        let auth = match r.auth.as_ref().map(|a| a.as_str()) {
+            None | Some("api_key") => RouteAuth::ApiKey,
+            Some("public") => RouteAuth::Public,
+            Some(_) => {
+                if let Some(text) = &r.auth {
+                    c.fail(text, format!("{at}.auth"), "expected api_key or public");
+                }
+                RouteAuth::ApiKey
+            }
+        };
+        out.push(Route {
+            name: r.name.to_string(),
+            group: r.group.as_ref().map(|g| g.to_string()).unwrap_or_else(|| r.name.to_string()),
+            host,
+            methods,
+            path: r.path.to_string(),
+            upstream: upstream.unwrap_or(0),
+            timeout: r.timeout.as_ref().map(|_| c.duration(&r.timeout, &format!("{at}.timeout"), Duration::from_secs(30))),
+            max_body_bytes: c.count(&r.max_body_bytes, &format!("{at}.max_body_bytes"), default_body, 0, 1 << 40),
+            auth,
+        });
+    }
+    out
+}
+
+fn resolve_plans(c: &mut Check<'_>, raw: &[RawPlan]) -> Vec<Plan> {
+    let mut names = HashSet::new();
+    let mut out = Vec::new();
+    for (i, p) in raw.iter().enumerate() {
+        let at = format!("plans[{i}]");
+        c.name(&p.name, &format!("{at}.name"), &mut names);
+        let (requests, period) = match parse_rate(&p.rate) {
+            Ok(rate) => rate,
+            Err(e) => {
+                c.fail(&p.rate, format!("{at}.rate"), e);
+                (1, Duration::from_secs(1))
+            }
+        };
+        let burst = c.count(&p.burst, &format!("{at}.burst"), u64::from(requests), 1, 1_000_000) as u32;
+        out.push(Plan {
+            name: p.name.to_string(),
+            requests,
+            period,
+            burst,
+        });
+    }
+    out
+}
+
+fn resolve_consumers(c: &mut Check<'_>, raw: &[RawConsumer]) -> Vec<Consumer> {
+    let mut names = HashSet::new();
+    let mut digests: HashMap<KeyDigest, String> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let at = format!("consumers[{i}]");
+        c.name(&r.name, &format!("{at}.name"), &mut names);
+        let mut key_ids = HashSet::new();
+        let mut keys = Vec::new();
+        for (j, k) in r.keys.iter().enumerate() {
+            let kat = format!("{at}.keys[{j}]");
+            c.name(&k.id, &format!("{kat}.id"), &mut key_ids);
+            let digest = match (&k.digest, &k.plaintext) {
+                (Some(d), None) => KeyDigest::parse(d).or_else(|| {
+                    c.fail(d, format!("{kat}.digest"), "expected sha256: followed by 64 hex digits");
+                    None
+                }),
+                (None, Some(p)) => {
+                    if p.len() < 16 {
+                        c.fail(p, format!("{kat}.plaintext"), "an imported key must be at least 16 characters");
+                        None
+                    } else if p.starts_with("grn_") && !matches!(api_key::check_format(p), Ok(_)) {
+                        let why = api_key::check_format(p).err().unwrap_or(KeyFormatError::Shape);
+                        c.fail(p, format!("{kat}.plaintext"), format!("not a valid Garrison key: {why}"));
+                        None
+                    } else {
+                        Some(ApiKey::from_plaintext(p.as_str()).digest())
+                    }
+                }
+                _ => {
+                    c.fail(&k.id, kat.clone(), "give exactly one of `digest` (sha256:…) or `plaintext` (an imported key, hashed on load)");
+                    None
+                }
+            };
+            let Some(digest) = digest else { continue };
+            if let Some(owner) = digests.insert(digest, r.name.to_string()) {
+                c.fail(&k.id, kat.clone(), format!("this key is already a key of consumer {owner:?}"));
+            }
+            keys.push(Key {
+                id: k.id.to_string(),
+                digest,
+                revoked: k.revoked.as_ref().map(|r| **r).unwrap_or(false),
+            });
+        }
+        let mut certificates = Vec::new();
+        for (j, f) in r.certificates.iter().enumerate() {
+            match CertFingerprint::from_str(f) {
+                Ok(fp) => certificates.push(fp),
+                Err(e) => c.fail(f, format!("{at}.certificates[{j}]"), e.to_string()),
+            }
+        }
+        let allow = c.networks(&r.allow, &format!("{at}.allow"));
+        out.push(Consumer {
+            name: r.name.to_string(),
+            keys,
+            certificates,
+            allow,
+        });
+    }
+    out
+}
+
+fn resolve_subscriptions(c: &mut Check<'_>, raw: &[RawSubscription], routes: &[Route], plans: &[Plan], consumers: &[Consumer]) -> Vec<Subscription> {
+    let groups: HashSet<&str> = routes.iter().map(|r| r.group.as_str()).collect();
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, s) in raw.iter().enumerate() {
+        let at = format!("subscriptions[{i}]");
+        let consumer = consumers.iter().position(|x| x.name == *s.consumer);
+        if consumer.is_none() {
+            c.fail(&s.consumer, format!("{at}.consumer"), format!("no consumer is named {:?}", s.consumer.as_str()));
+        }
+        if !groups.contains(s.group.as_str()) {
+            c.fail(&s.group, format!("{at}.group"), format!("no route is in group {:?}", s.group.as_str()));
+        }
+        let plan = plans.iter().position(|p| p.name == *s.plan);
+        if plan.is_none() {
+            c.fail(&s.plan, format!("{at}.plan"), format!("no plan is named {:?}", s.plan.as_str()));
+        }
+        if !seen.insert((s.consumer.to_string(), s.group.to_string())) {
+            c.fail(&s.consumer, at.clone(), "this consumer is already subscribed to this group");
+        }
+        if let (Some(consumer), Some(plan)) = (consumer, plan) {
+            out.push(Subscription {
+                consumer,
+                group: s.group.to_string(),
+                plan,
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,158 @@
+//! The admin listener: Prometheus metrics, liveness and readiness, and configuration reload.
+//! It is a separate socket from the public listeners so it can stay on loopback or a
+//! management network; `POST` endpoints require the admin bearer token when one is configured.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use garrison_core::problem::PROBLEM_JSON;
+use garrison_core::{KeyDigest, Problem, ProblemCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::server::GatewayState;
+
+type AdminResponse = Response<Full<Bytes>>;
+
+pub(crate) async fn serve(
+    state: Arc<GatewayState>,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(_) => continue,
+            },
+            _ = shutdown.changed() => return,
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let state = state.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&state, request)) }
+            });
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(10));
+            let _ = builder
+                .http1_only()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn handle(state: &GatewayState, request: Request<Incoming>) -> AdminResponse {
+    match (request.method(), request.uri().path()) {
+        (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.into()),
+        (&Method::GET, "/readyz") => {
+            if state.is_ready() {
+                let generation = state.snapshot.load().generation;
+                json(
+                    StatusCode::OK,
+                    format!(r#"{{"status":"ready","generation":{generation}}}"#),
+                )
+            } else {
+                json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    r#"{"status":"starting"}"#.into(),
+                )
+            }
+        }
+        (&Method::GET, "/metrics") => {
+            let mut response = Response::new(Full::new(Bytes::from(state.shared.metrics.render())));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
+        (&Method::POST, "/admin/reload") => {
+            if let Err(refused) = authorise(state, &request) {
+                return refused;
+            }
+            match state.reload() {
+                Ok(generation) => json(
+                    StatusCode::OK,
+                    format!(r#"{{"status":"reloaded","generation":{generation}}}"#),
+                ),
+                Err(e) => {
+                    let problems = serde_json::json!({
+                        "type": ProblemCode::BadRequest.type_uri(),
+                        "title": "The configuration was refused; the running configuration stays in force",
+                        "status": 400,
+                        "code": "CONFIG_INVALID",
+                        "detail": e.lines().join("\n"),
+                        "problems": e.lines(),
+                    });
+                    problem_response(StatusCode::BAD_REQUEST, problems.to_string())
+                }
+            }
+        }
+        (_, "/healthz" | "/readyz" | "/metrics" | "/admin/reload") => problem(
+            ProblemCode::MethodNotAllowed,
+            "The endpoint does not support this method.",
+        ),
+        _ => problem(
+            ProblemCode::MatchingResourceNotFound,
+            "No admin endpoint matches the request.",
+        ),
+    }
+}
+
+/// Checks the bearer token of a state-changing admin request.
+fn authorise(state: &GatewayState, request: &Request<Incoming>) -> Result<(), AdminResponse> {
+    let Some(expected) = state.snapshot.load().admin_token else {
+        return Ok(());
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        None => Err(problem(
+            ProblemCode::MissingCredentials,
+            "A bearer token is required.",
+        )),
+        Some(token) if KeyDigest::of(token.as_bytes()).ct_eq(&expected) => Ok(()),
+        Some(_) => Err(problem(
+            ProblemCode::InvalidCredentials,
+            "The bearer token is not valid.",
+        )),
+    }
+}
+
+fn json(status: StatusCode, body: String) -> AdminResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn problem(code: ProblemCode, detail: &'static str) -> AdminResponse {
+    problem_response(
+        code.status(),
+        String::from_utf8_lossy(&Problem::new(code, detail).to_json()).into_owned(),
+    )
+}
+
+fn problem_response(status: StatusCode, body: String) -> AdminResponse {
+    let mut response = json(status, body);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}

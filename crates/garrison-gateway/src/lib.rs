@@ -1,0 +1,40 @@
+//! Garrison's data plane.
+//!
+//! The gateway accepts TLS (or plain) connections, works out each connection's identity once,
+//! routes every request by host, method and path template, runs the route's admission checks
+//! (address allow-lists, API key, certificate binding, subscription, rate limit) and forwards it
+//! to a pooled upstream — or answers with an RFC 9457 problem. Everything a request needs is in
+//! an immutable [`Snapshot`] compiled from the configuration and swapped atomically on reload.
+//!
+//! This crate knows how to serve a [`garrison_config::Config`]; it does not parse YAML, and it
+//! holds no state that a restart would need (the limiter and metrics are in memory).
+
+mod admin;
+mod body;
+mod conn_limit;
+mod error;
+mod identity;
+mod listener;
+mod metrics;
+mod proxy;
+mod router;
+mod server;
+mod snapshot;
+mod tls;
+mod upstream;
+mod watch;
+
+use bytes::Bytes;
+use http_body_util::{Either, Full};
+
+pub use error::{GatewayError, Side};
+pub use identity::ConnectionIdentity;
+pub use server::{Gateway, ReloadError, Reloader, StartError};
+pub use snapshot::{ConfigSummary, Snapshot};
+pub use watch::watch_config;
+#[cfg(unix)]
+pub use watch::reload_on_sighup;
+
+/// The body of every response the gateway sends: the upstream's stream, or a small body the
+/// gateway wrote itself (problems). Neither is boxed.
+pub type GatewayBody = Either<hyper::body::Incoming, Full<Bytes>>;

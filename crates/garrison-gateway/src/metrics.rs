@@ -1,0 +1,262 @@
+//! Request metrics: lock-free counters on the request path, rendered in the Prometheus text
+//! format on the admin listener.
+//!
+//! Series are keyed by route and consumer *names* (never a key, a path or anything a caller
+//! typed), so a series survives a reload and carries no personal data.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// Status codes counted individually; any other falls into its class (`2xx`, …).
+const STATUS_SLOTS: [u16; 27] = [
+    200, 201, 202, 204, 206, 301, 302, 304, 307, 308, 400, 401, 403, 404, 405, 406, 408, 409, 413,
+    415, 422, 429, 431, 500, 502, 503, 504,
+];
+const SLOTS: usize = STATUS_SLOTS.len() + 5;
+
+/// Latency bucket bounds in microseconds.
+const BUCKETS_US: [u64; 14] = [
+    500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+    2_500_000, 5_000_000, 10_000_000,
+];
+
+fn slot(status: u16) -> usize {
+    match STATUS_SLOTS.binary_search(&status) {
+        Ok(i) => i,
+        Err(_) => STATUS_SLOTS.len() + usize::from((status / 100).clamp(1, 5) - 1),
+    }
+}
+
+fn slot_label(i: usize) -> String {
+    match STATUS_SLOTS.get(i) {
+        Some(code) => code.to_string(),
+        None => format!("{}xx", i - STATUS_SLOTS.len() + 1),
+    }
+}
+
+/// Requests counted by response status.
+#[derive(Debug, Default)]
+pub(crate) struct StatusCounters {
+    counts: [AtomicU64; SLOTS],
+}
+
+impl StatusCounters {
+    /// Counts one response.
+    pub(crate) fn record(&self, status: u16) {
+        self.counts[slot(status)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The count for an exact status (or its class, for uncommon codes).
+    #[cfg(test)]
+    pub(crate) fn get(&self, status: u16) -> u64 {
+        self.counts[slot(status)].load(Ordering::Relaxed)
+    }
+}
+
+/// A cumulative latency histogram.
+#[derive(Debug, Default)]
+pub(crate) struct Histogram {
+    buckets: [AtomicU64; BUCKETS_US.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one observation.
+    pub(crate) fn observe(&self, elapsed: Duration) {
+        let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        if let Some(i) = BUCKETS_US.iter().position(|&b| us <= b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+}
+
+/// Everything counted for one route.
+#[derive(Debug, Default)]
+pub(crate) struct RouteStats {
+    /// Time from request head to response head.
+    pub(crate) latency: Histogram,
+    /// Responses to callers not (yet) identified as a consumer.
+    pub(crate) anonymous: StatusCounters,
+    by_consumer: Mutex<BTreeMap<String, Arc<StatusCounters>>>,
+}
+
+impl RouteStats {
+    /// The counters of `consumer` on this route (created on first use).
+    pub(crate) fn for_consumer(&self, consumer: &str) -> Arc<StatusCounters> {
+        self.by_consumer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(consumer.to_owned())
+            .or_default()
+            .clone()
+    }
+}
+
+/// A gauge read when metrics are rendered (upstream health, limiter size).
+pub(crate) type Gauge = Box<dyn Fn() -> f64 + Send + Sync>;
+
+/// The registry of every series, shared by all snapshots of a process.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    routes: Mutex<BTreeMap<String, Arc<RouteStats>>>,
+    /// Responses to requests that matched no route.
+    pub(crate) unrouted: StatusCounters,
+    /// Successful and failed configuration reloads.
+    pub(crate) reloads_ok: AtomicU64,
+    /// Reloads rejected because the new configuration was invalid.
+    pub(crate) reloads_failed: AtomicU64,
+    /// Connections refused by the per-IP connection limit.
+    pub(crate) connections_refused: AtomicU64,
+    /// TLS handshakes that failed or timed out.
+    pub(crate) handshakes_failed: AtomicU64,
+    gauges: Mutex<Vec<(String, Gauge)>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    /// The stats of `route`, shared across reloads.
+    pub(crate) fn route(&self, route: &str) -> Arc<RouteStats> {
+        self.routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(route.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Replaces the gauges (called when a snapshot is installed). Each gauge is a full series
+    /// line prefix, e.g. `garrison_upstream_target_up{upstream="a",target="b"}`.
+    pub(crate) fn set_gauges(&self, gauges: Vec<(String, Gauge)>) {
+        *self.gauges.lock().unwrap_or_else(PoisonError::into_inner) = gauges;
+    }
+
+    /// The Prometheus text exposition of every series.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        let routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        out.push_str("# HELP garrison_requests_total Responses sent, by route, consumer and status.\n# TYPE garrison_requests_total counter\n");
+        for (name, stats) in &routes {
+            write_counters(&mut out, name, "", &stats.anonymous);
+            let consumers = stats
+                .by_consumer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            for (consumer, counters) in &consumers {
+                write_counters(&mut out, name, consumer, counters);
+            }
+        }
+        write_counters(&mut out, "", "", &self.unrouted);
+        out.push_str("# HELP garrison_request_duration_seconds Time from request head to response head.\n# TYPE garrison_request_duration_seconds histogram\n");
+        for (name, stats) in &routes {
+            let h = &stats.latency;
+            let mut cumulative = 0;
+            for (i, bound) in BUCKETS_US.iter().enumerate() {
+                cumulative += h.buckets[i].load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "garrison_request_duration_seconds_bucket{{route=\"{name}\",le=\"{}\"}} {cumulative}",
+                    *bound as f64 / 1e6
+                );
+            }
+            let count = h.count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "garrison_request_duration_seconds_bucket{{route=\"{name}\",le=\"+Inf\"}} {count}"
+            );
+            let _ = writeln!(
+                out,
+                "garrison_request_duration_seconds_sum{{route=\"{name}\"}} {}",
+                h.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+            );
+            let _ = writeln!(
+                out,
+                "garrison_request_duration_seconds_count{{route=\"{name}\"}} {count}"
+            );
+        }
+        for (name, value) in [
+            ("garrison_config_reloads_total{result=\"ok\"}", &self.reloads_ok),
+            ("garrison_config_reloads_total{result=\"rejected\"}", &self.reloads_failed),
+            ("garrison_connections_refused_total", &self.connections_refused),
+            ("garrison_tls_handshake_failures_total", &self.handshakes_failed),
+        ] {
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        }
+        for (series, gauge) in self
+            .gauges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(out, "{series} {}", gauge());
+        }
+        out
+    }
+}
+
+fn write_counters(out: &mut String, route: &str, consumer: &str, counters: &StatusCounters) {
+    for (i, count) in counters.counts.iter().enumerate() {
+        let count = count.load(Ordering::Relaxed);
+        if count > 0 {
+            let _ = writeln!(
+                out,
+                "garrison_requests_total{{route=\"{route}\",consumer=\"{consumer}\",status=\"{}\"}} {count}",
+                slot_label(i)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_land_in_their_slot_or_class() {
+        let c = StatusCounters::default();
+        c.record(429);
+        c.record(429);
+        c.record(418);
+        c.record(299);
+        assert_eq!(c.get(429), 2);
+        assert_eq!(c.get(418), 1, "418 is counted as 4xx");
+        assert_eq!(c.get(299), 1);
+        assert_eq!(slot_label(slot(418)), "4xx");
+        assert_eq!(slot_label(slot(503)), "503");
+    }
+
+    #[test]
+    fn render_names_route_consumer_and_status() {
+        let m = Metrics::default();
+        let route = m.route("citizen-match");
+        route.for_consumer("dvla").record(200);
+        route.anonymous.record(401);
+        route.latency.observe(Duration::from_millis(3));
+        let text = m.render();
+        assert!(text.contains(
+            "garrison_requests_total{route=\"citizen-match\",consumer=\"dvla\",status=\"200\"} 1"
+        ));
+        assert!(text.contains(
+            "garrison_requests_total{route=\"citizen-match\",consumer=\"\",status=\"401\"} 1"
+        ));
+        assert!(text.contains(
+            "garrison_request_duration_seconds_bucket{route=\"citizen-match\",le=\"0.005\"} 1"
+        ));
+        assert!(text.contains("garrison_request_duration_seconds_count{route=\"citizen-match\"} 1"));
+    }
+}

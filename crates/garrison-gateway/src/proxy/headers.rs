@@ -1,0 +1,297 @@
+//! Header rules applied to every proxied request and response.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use ipnet::IpNet;
+
+/// Headers that describe one connection (RFC 9110 §7.6.1) and never cross the gateway.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+];
+
+/// Headers about the client or the gateway that only the gateway (or a trusted proxy in front
+/// of it) may set; a client could otherwise forge its address or identity to the upstream.
+const IDENTITY: [HeaderName; 9] = [
+    header::FORWARDED,
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-forwarded-host"),
+    HeaderName::from_static("x-real-ip"),
+    HeaderName::from_static("x-client-cert"),
+    HeaderName::from_static("x-ssl-client-cert"),
+    HeaderName::from_static("x-client-cert-fingerprint"),
+    HeaderName::from_static("garrison-consumer"),
+];
+
+/// The request id header.
+pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The W3C trace context header.
+pub(crate) static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// The consumer name given to the upstream.
+pub(crate) static CONSUMER: HeaderName = HeaderName::from_static("garrison-consumer");
+/// The API key header.
+pub(crate) static API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+
+/// Removes hop-by-hop headers, including any the `Connection` header names.
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1); collect them before
+    // Connection itself is removed.
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in listed.iter().chain(HOP_BY_HOP.iter()) {
+        headers.remove(name);
+    }
+    // Upgrade is only meaningful with Connection: upgrade, which the gateway does not forward.
+    headers.remove(header::UPGRADE);
+}
+
+/// Removes identity headers a client could forge.
+pub(crate) fn strip_identity(headers: &mut HeaderMap) {
+    for name in IDENTITY.iter() {
+        headers.remove(name);
+    }
+}
+
+/// Whether `ip` belongs to one of `nets`.
+pub(crate) fn contains(nets: &[IpNet], ip: IpAddr) -> bool {
+    let ip = canonical(ip);
+    nets.iter().any(|n| n.contains(&ip))
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are compared as IPv4.
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+/// The caller's address: the peer, or, when the peer is a trusted proxy, the nearest address in
+/// `X-Forwarded-For` that is not itself a trusted proxy (the rightmost untrusted hop; entries
+/// further left were written by the client and prove nothing).
+pub(crate) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer);
+    if trusted.is_empty() || !contains(trusted, peer) {
+        return peer;
+    }
+    let mut client = peer;
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => {
+                client = canonical(ip);
+                if !contains(trusted, client) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+/// Sets `X-Forwarded-For`, `-Proto`, `-Host` and `Forwarded` for the upstream. From a trusted
+/// proxy the existing chain is extended; otherwise it starts with the peer.
+pub(crate) fn set_forwarded(
+    headers: &mut HeaderMap,
+    peer: IpAddr,
+    trusted_peer: bool,
+    host: Option<&HeaderValue>,
+) {
+    let peer = canonical(peer);
+    let xff = match headers.get("x-forwarded-for").filter(|_| trusted_peer) {
+        Some(existing) => format!("{}, {peer}", existing.to_str().unwrap_or_default()),
+        None => peer.to_string(),
+    };
+    let mut forwarded = match headers.get(header::FORWARDED).filter(|_| trusted_peer) {
+        Some(existing) => format!("{}, ", existing.to_str().unwrap_or_default()),
+        None => String::new(),
+    };
+    match peer {
+        IpAddr::V4(v4) => {
+            let _ = write!(forwarded, "for={v4};proto=https");
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(forwarded, "for=\"[{v6}]\";proto=https");
+        }
+    }
+    if let Some(host) = host.and_then(|h| h.to_str().ok()) {
+        if host.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b';' && b != b',') {
+            let _ = write!(forwarded, ";host=\"{host}\"");
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert("x-forwarded-for", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&forwarded) {
+        headers.insert(header::FORWARDED, v);
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+    if let Some(host) = host {
+        headers.insert("x-forwarded-host", host.clone());
+    }
+}
+
+/// The request id: the client's `X-Request-ID` when it is a sane token (1-128 characters of
+/// letters, digits and `-_.:`), otherwise a new random UUID (version 4).
+pub(crate) fn request_id(headers: &HeaderMap) -> HeaderValue {
+    if let Some(v) = headers.get(&REQUEST_ID) {
+        let bytes = v.as_bytes();
+        if !bytes.is_empty()
+            && bytes.len() <= 128
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        {
+            return v.clone();
+        }
+    }
+    let mut id = [0u8; 36];
+    write_uuid(&mut id, fastrand::u128(..));
+    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+fn write_uuid(out: &mut [u8; 36], random: u128) {
+    // Set the version (4) and variant (10xx) bits of RFC 9562.
+    let value = (random & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+    let hex = b"0123456789abcdef";
+    let mut nibble = 32;
+    for (i, slot) in out.iter_mut().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            *slot = b'-';
+        } else {
+            nibble -= 1;
+            *slot = hex[((value >> (nibble * 4)) & 0xF) as usize];
+        }
+    }
+}
+
+/// The `traceparent` to send upstream (W3C Trace Context §3.2): the caller's trace id and flags
+/// with a new parent id for the gateway's hop, or a new trace if the caller sent none or an
+/// invalid one.
+pub(crate) fn traceparent(headers: &HeaderMap) -> HeaderValue {
+    let span = fastrand::u64(1..);
+    let incoming = headers
+        .get(&TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_traceparent);
+    let text = match incoming {
+        Some((trace, flags)) => format!("00-{trace}-{span:016x}-{flags}"),
+        None => format!("00-{:032x}-{span:016x}-01", fastrand::u128(1..)),
+    };
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// Returns the trace id and flags of a valid version-00 `traceparent`.
+fn parse_traceparent(text: &str) -> Option<(&str, &str)> {
+    let mut parts = text.split('-');
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let lower_hex = |s: &str, n: usize| {
+        s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let valid = version == "00"
+        && parts.next().is_none()
+        && lower_hex(trace, 32)
+        && trace.bytes().any(|b| b != b'0')
+        && lower_hex(parent, 16)
+        && parent.bytes().any(|b| b != b'0')
+        && lower_hex(flags, 2);
+    valid.then_some((trace, flags))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.append(
+                HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                HeaderValue::from_str(v).expect("value"),
+            );
+        }
+        m
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_listed_headers_are_removed() {
+        let mut h = map(&[
+            ("connection", "keep-alive, x-secret"),
+            ("x-secret", "1"),
+            ("transfer-encoding", "chunked"),
+            ("te", "trailers"),
+            ("upgrade", "h2c"),
+            ("accept", "application/json"),
+        ]);
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("accept"));
+    }
+
+    #[test]
+    fn forwarded_for_is_only_believed_from_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        let h = map(&[("x-forwarded-for", "198.51.100.7, 203.0.113.9, 10.1.1.1")]);
+        let peer: IpAddr = "10.2.2.2".parse().expect("ip");
+        assert_eq!(client_ip(peer, &h, &trusted), "203.0.113.9".parse::<IpAddr>().expect("ip"));
+        let untrusted: IpAddr = "192.0.2.1".parse().expect("ip");
+        assert_eq!(client_ip(untrusted, &h, &trusted), untrusted);
+        assert_eq!(client_ip(peer, &h, &[]), peer);
+
+        let mut h = map(&[("x-forwarded-for", "6.6.6.6"), ("forwarded", "for=6.6.6.6")]);
+        set_forwarded(&mut h, untrusted, false, None);
+        assert_eq!(h["x-forwarded-for"], "192.0.2.1");
+        assert_eq!(h["forwarded"], "for=192.0.2.1;proto=https");
+        let mut h = map(&[("x-forwarded-for", "203.0.113.9")]);
+        set_forwarded(&mut h, peer, true, Some(&HeaderValue::from_static("api.example")));
+        assert_eq!(h["x-forwarded-for"], "203.0.113.9, 10.2.2.2");
+        assert_eq!(h["x-forwarded-host"], "api.example");
+    }
+
+    #[test]
+    fn request_ids_are_kept_when_sane_and_generated_otherwise() {
+        let kept = request_id(&map(&[("x-request-id", "abc-123")]));
+        assert_eq!(kept, "abc-123");
+        let replaced = request_id(&map(&[("x-request-id", "bad id; drop table")]));
+        let text = replaced.to_str().expect("ascii");
+        assert_eq!(text.len(), 36);
+        assert_eq!(&text[14..15], "4", "version nibble in {text}");
+        assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"), "variant in {text}");
+        assert_ne!(request_id(&HeaderMap::new()), request_id(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn traceparent_keeps_the_trace_and_replaces_the_parent() {
+        let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let out = traceparent(&map(&[("traceparent", incoming)]));
+        let out = out.to_str().expect("ascii");
+        assert!(out.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+        assert!(out.ends_with("-01"));
+        assert_ne!(out, incoming);
+        let fresh = traceparent(&map(&[("traceparent", "00-0000-zz-01")]));
+        assert_eq!(fresh.len(), 55);
+        assert!(parse_traceparent(fresh.to_str().expect("ascii")).is_some());
+    }
+}

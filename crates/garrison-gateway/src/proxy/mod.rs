@@ -1,0 +1,283 @@
+//! The request lifecycle, as named phases over one per-request context:
+//!
+//! 1. **route** — canonical path, host, method, template → a route of the snapshot;
+//! 2. **admit** — address allow-lists, API key, certificate binding, subscription, rate limit;
+//! 3. **forward** — header hygiene, body guards, the upstream exchange;
+//! 4. **respond** — response headers, then metrics and the access log.
+//!
+//! Every refusal is a [`GatewayError`] that becomes `application/problem+json` at the edge.
+
+pub(crate) mod headers;
+mod policy;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use garrison_core::ProblemCode;
+use http::{HeaderValue, Request, Response, Version, header};
+use http_body_util::{Either, Empty};
+use hyper::body::{Body as _, Incoming};
+
+use crate::GatewayBody;
+use crate::body::GuardedBody;
+use crate::error::GatewayError;
+use crate::identity::ConnectionIdentity;
+use crate::metrics::Metrics;
+use crate::router::{self, Match};
+use crate::server::GatewayState;
+use crate::snapshot::Snapshot;
+use crate::upstream::{BodyErrorKind, Failure};
+
+use self::headers::{API_KEY, CONSUMER, REQUEST_ID, TRACEPARENT};
+pub(crate) use self::policy::Admission;
+
+/// What is known about a request as it moves through the phases.
+pub(crate) struct Exchange {
+    pub(crate) request_id: HeaderValue,
+    pub(crate) client_ip: IpAddr,
+    pub(crate) route: Option<usize>,
+    pub(crate) consumer: Option<usize>,
+    pub(crate) admission: Option<Admission>,
+}
+
+/// Serves one request from start to finish; never fails (errors become problem responses).
+pub(crate) async fn serve(
+    state: Arc<GatewayState>,
+    conn: Arc<ConnectionIdentity>,
+    request: Request<Incoming>,
+) -> Response<GatewayBody> {
+    let started = Instant::now();
+    let snapshot = state.snapshot.load_full();
+    let mut exchange = Exchange {
+        request_id: headers::request_id(request.headers()),
+        client_ip: headers::client_ip(
+            conn.peer.ip(),
+            request.headers(),
+            &snapshot.settings.trusted_proxies,
+        ),
+        route: None,
+        consumer: None,
+        admission: None,
+    };
+    let method = request.method().clone();
+    let response = match proxy(&snapshot, &conn, request, &mut exchange).await {
+        Ok(response) => response,
+        Err(error) => {
+            let mut response = error.into_response(&exchange.request_id);
+            if let Some(admission) = &exchange.admission {
+                admission.write_headers(response.headers_mut());
+            }
+            response
+        }
+    };
+    record(
+        &state.shared.metrics,
+        &snapshot,
+        &exchange,
+        &method,
+        response.status().as_u16(),
+        started,
+    );
+    response
+}
+
+async fn proxy(
+    snapshot: &Snapshot,
+    conn: &ConnectionIdentity,
+    request: Request<Incoming>,
+    exchange: &mut Exchange,
+) -> Result<Response<GatewayBody>, GatewayError> {
+    // --- route ---------------------------------------------------------------------------
+    let path = request.uri().path();
+    if !router::is_canonical(path) {
+        return Err(GatewayError::downstream(
+            ProblemCode::BadRequest,
+            "The request path is not in canonical form (dot segments, empty segments or encoded separators).",
+        ));
+    }
+    let host = host_of(&request);
+    let index = match snapshot.router.find(&host, request.method(), path) {
+        Match::Route(index) => index,
+        Match::MethodNotAllowed(allowed) => {
+            // RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
+            let mut response = GatewayError::downstream(
+                ProblemCode::MethodNotAllowed,
+                "The resource does not support this method.",
+            )
+            .into_response(&exchange.request_id);
+            let list = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+            if let Ok(value) = HeaderValue::from_str(&list) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            return Ok(response);
+        }
+        Match::NotFound => {
+            return Err(GatewayError::downstream(
+                ProblemCode::MatchingResourceNotFound,
+                "No API resource matches the request.",
+            ));
+        }
+    };
+    exchange.route = Some(index);
+    let route = &snapshot.routes[index];
+
+    // --- admit ---------------------------------------------------------------------------
+    policy::admit(snapshot, conn, route, request.headers(), exchange)?;
+    if let Some(length) = request.body().size_hint().exact() {
+        if length > route.max_body {
+            return Err(GatewayError::downstream(
+                ProblemCode::PayloadTooLarge,
+                "The request body is larger than this resource accepts.",
+            ));
+        }
+    }
+
+    // --- forward -------------------------------------------------------------------------
+    let (mut parts, body) = request.into_parts();
+    let trusted_peer = headers::contains(&snapshot.settings.trusted_proxies, conn.peer.ip());
+    let headers = &mut parts.headers;
+    let original_host = headers.remove(header::HOST).or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
+    headers::strip_hop_by_hop(headers);
+    headers.remove(header::EXPECT);
+    if !trusted_peer {
+        headers::strip_identity(headers);
+    } else {
+        headers.remove(&CONSUMER);
+    }
+    headers::set_forwarded(headers, conn.peer.ip(), trusted_peer, original_host.as_ref());
+    headers.remove(&API_KEY);
+    if let Some(consumer) = exchange.consumer {
+        headers.insert(CONSUMER.clone(), snapshot.consumers[consumer].header.clone());
+    }
+    headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
+    let traceparent = headers::traceparent(headers);
+    headers.insert(TRACEPARENT.clone(), traceparent);
+    parts.version = Version::HTTP_11;
+
+    let body = if body.is_end_stream() {
+        Either::Right(Empty::new())
+    } else {
+        Either::Left(GuardedBody::new(
+            body,
+            route.max_body,
+            snapshot.settings.limits.body_timeout,
+        ))
+    };
+    let upstream_request = Request::from_parts(parts, body);
+    let response = route
+        .pool
+        .send(upstream_request, route.timeout)
+        .await
+        .map_err(failure_to_error)?;
+
+    // --- respond -------------------------------------------------------------------------
+    let (mut parts, body) = response.into_parts();
+    headers::strip_hop_by_hop(&mut parts.headers);
+    parts.headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
+    if let Some(admission) = &exchange.admission {
+        admission.write_headers(&mut parts.headers);
+    }
+    Ok(Response::from_parts(parts, Either::Left(body)))
+}
+
+/// The host a request is for: the URI authority (h2, absolute-form) or the `Host` header,
+/// without port, lower-cased.
+fn host_of(request: &Request<Incoming>) -> std::borrow::Cow<'_, str> {
+    let raw = request
+        .uri()
+        .host()
+        .or_else(|| {
+            request
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(|h| strip_port(h))
+        })
+        .unwrap_or("");
+    if raw.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(raw.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_once(']').map(|(h, _)| &h[1..]).unwrap_or(host);
+    }
+    host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+}
+
+fn failure_to_error(failure: Failure) -> GatewayError {
+    match failure {
+        Failure::NoTarget => GatewayError::upstream(
+            ProblemCode::ServiceUnavailable,
+            "The service is temporarily unavailable.",
+        ),
+        Failure::Connect | Failure::Broken => GatewayError::upstream(
+            ProblemCode::BadGateway,
+            "The upstream service failed to answer.",
+        ),
+        Failure::Timeout => GatewayError::upstream(
+            ProblemCode::GatewayTimeout,
+            "The upstream service did not answer in time.",
+        ),
+        Failure::Body(BodyErrorKind::TooLarge) => GatewayError::downstream(
+            ProblemCode::PayloadTooLarge,
+            "The request body is larger than this resource accepts.",
+        ),
+        Failure::Body(BodyErrorKind::Timeout) => GatewayError::downstream(
+            ProblemCode::RequestTimeout,
+            "The request body was not received in time.",
+        ),
+        Failure::Body(BodyErrorKind::Client) => GatewayError::downstream(
+            ProblemCode::BadRequest,
+            "The request body could not be read.",
+        ),
+    }
+}
+
+/// Metrics and the access log. Logs carry ids and names only: never a key, a path, a query
+/// string or a body, any of which may hold personal data.
+fn record(
+    metrics: &Metrics,
+    snapshot: &Snapshot,
+    exchange: &Exchange,
+    method: &http::Method,
+    status: u16,
+    started: Instant,
+) {
+    let elapsed = started.elapsed();
+    let route = exchange.route.map(|i| &snapshot.routes[i]);
+    match (route, exchange.consumer) {
+        (Some(route), Some(consumer)) => {
+            route.stats.latency.observe(elapsed);
+            route
+                .consumer_stats(consumer, &snapshot.consumers[consumer].name)
+                .record(status);
+        }
+        (Some(route), None) => {
+            route.stats.latency.observe(elapsed);
+            route.stats.anonymous.record(status);
+        }
+        (None, _) => metrics.unrouted.record(status),
+    }
+    if snapshot.settings.access_log {
+        tracing::info!(
+            target: "garrison::access",
+            request_id = exchange.request_id.to_str().unwrap_or_default(),
+            route = route.map(|r| &*r.name).unwrap_or(""),
+            consumer = exchange.consumer.map(|c| &*snapshot.consumers[c].name).unwrap_or(""),
+            method = method.as_str(),
+            status,
+            duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            client_ip = %exchange.client_ip,
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! Routing by host, method and path template, compiled once per snapshot.
+
+use std::collections::HashMap;
+
+use http::Method;
+
+/// The methods a route can name, in a fixed order so a method is an array index.
+const METHODS: [Method; 7] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+];
+
+fn method_index(method: &Method) -> Option<usize> {
+    METHODS.iter().position(|m| m == method)
+}
+
+/// The routes of one host (or of any host).
+#[derive(Default)]
+struct HostTable {
+    by_method: [Option<matchit::Router<usize>>; 7],
+}
+
+/// What the router found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Match {
+    /// The route at this index.
+    Route(usize),
+    /// The path exists for other methods: these.
+    MethodNotAllowed(Vec<Method>),
+    /// Nothing matches.
+    NotFound,
+}
+
+/// Host → method → path template.
+#[derive(Default)]
+pub(crate) struct Router {
+    hosts: HashMap<String, HostTable>,
+    any_host: HostTable,
+}
+
+impl Router {
+    /// Adds route `index`. Templates were checked for conflicts by the configuration, so an
+    /// insert error here means a bug; it is reported rather than ignored.
+    pub(crate) fn insert(
+        &mut self,
+        host: Option<&str>,
+        methods: &[String],
+        path: &str,
+        index: usize,
+    ) -> Result<(), matchit::InsertError> {
+        let table = match host {
+            Some(h) => self.hosts.entry(h.to_owned()).or_default(),
+            None => &mut self.any_host,
+        };
+        for (i, method) in METHODS.iter().enumerate() {
+            if methods.is_empty() || methods.iter().any(|m| m == method.as_str()) {
+                table.by_method[i]
+                    .get_or_insert_with(matchit::Router::new)
+                    .insert(path, index)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds the route for `host` (lower case, no port), `method` and `path`.
+    pub(crate) fn find(&self, host: &str, method: &Method, path: &str) -> Match {
+        let tables = [self.hosts.get(host), Some(&self.any_host)];
+        if let Some(i) = method_index(method) {
+            for table in tables.iter().flatten() {
+                if let Some(router) = &table.by_method[i] {
+                    if let Ok(found) = router.at(path) {
+                        return Match::Route(*found.value);
+                    }
+                }
+            }
+        }
+        let allowed: Vec<Method> = METHODS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                tables.iter().flatten().any(|t| {
+                    t.by_method[*i]
+                        .as_ref()
+                        .is_some_and(|r| r.at(path).is_ok())
+                })
+            })
+            .map(|(_, m)| m.clone())
+            .collect();
+        if allowed.is_empty() {
+            Match::NotFound
+        } else {
+            Match::MethodNotAllowed(allowed)
+        }
+    }
+}
+
+/// Rejects paths that could mean one thing to the gateway and another to the upstream: dot
+/// segments, empty segments and encoded separators (`%2F`, `%5C`, `%2E`), backslashes, and
+/// anything not starting with `/`. Such requests are refused, never rewritten, so the route
+/// that was authorised is the resource the upstream serves.
+pub(crate) fn is_canonical(path: &str) -> bool {
+    if !path.starts_with('/') || path.contains('\\') || path.contains("//") {
+        return false;
+    }
+    let lower_has = |needle: &str| {
+        path.as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    };
+    if lower_has("%2f") || lower_has("%5c") || lower_has("%2e") || path.contains("%00") {
+        return false;
+    }
+    !path
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_specific_routes_win_and_405_lists_the_allowed_methods() {
+        let mut r = Router::default();
+        r.insert(None, &["GET".into()], "/citizens/{id}", 0).expect("insert");
+        r.insert(Some("api.example"), &["GET".into()], "/citizens/{id}", 1)
+            .expect("insert");
+        r.insert(None, &["POST".into()], "/citizens/match", 2).expect("insert");
+        assert_eq!(r.find("other", &Method::GET, "/citizens/42"), Match::Route(0));
+        assert_eq!(r.find("api.example", &Method::GET, "/citizens/42"), Match::Route(1));
+        assert_eq!(r.find("x", &Method::POST, "/citizens/match"), Match::Route(2));
+        assert_eq!(
+            r.find("x", &Method::DELETE, "/citizens/42"),
+            Match::MethodNotAllowed(vec![Method::GET])
+        );
+        assert_eq!(r.find("x", &Method::GET, "/nothing"), Match::NotFound);
+        assert_eq!(
+            r.find("x", &Method::TRACE, "/citizens/match"),
+            Match::MethodNotAllowed(vec![Method::GET, Method::POST])
+        );
+    }
+
+    #[test]
+    fn ambiguous_paths_are_not_canonical() {
+        assert!(is_canonical("/citizens/abc-123"));
+        assert!(is_canonical("/a/b%20c"));
+        for bad in [
+            "/a/../admin",
+            "/a/./b",
+            "/a//b",
+            "/a%2fb",
+            "/a%2Fb",
+            "/a%5cb",
+            "/%2e%2e/x",
+            "/a\\b",
+            "a/b",
+            "/a%00",
+        ] {
+            assert!(!is_canonical(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Starting, reloading and stopping the gateway.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use garrison_config::{Config, ConfigError};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::conn_limit::ConnectionLimiter;
+use crate::snapshot::{Shared, Snapshot};
+use crate::{admin, listener};
+
+/// State shared by every connection: the current snapshot and what outlives it.
+pub(crate) struct GatewayState {
+    pub(crate) snapshot: ArcSwap<Snapshot>,
+    pub(crate) shared: Shared,
+    pub(crate) connections: Arc<ConnectionLimiter>,
+    generation: AtomicU64,
+    config_path: PathBuf,
+    ready: std::sync::atomic::AtomicBool,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration compiled into an unusable snapshot (e.g. a key that does not match its
+    /// certificate).
+    #[error("{0}")]
+    Compile(String),
+    /// A listener could not bind its address.
+    #[error("cannot listen on {address} ({name}): {source}")]
+    Bind {
+        /// Listener name.
+        name: String,
+        /// The address.
+        address: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a reload was refused; the running configuration stays in force.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// The file is invalid.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The file is valid but could not be compiled.
+    #[error("{0}")]
+    Compile(String),
+    /// The change needs a restart (listener addresses).
+    #[error("{0}")]
+    NeedsRestart(String),
+}
+
+impl ReloadError {
+    /// Each problem as one line.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            ReloadError::Config(e) => e.problems.iter().map(|p| p.to_string()).collect(),
+            other => vec![other.to_string()],
+        }
+    }
+}
+
+/// A running gateway: its bound addresses, and the handles to reload and stop it.
+pub struct Gateway {
+    state: Arc<GatewayState>,
+    listen_addrs: Vec<SocketAddr>,
+    admin_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    graceful: Arc<GracefulShutdown>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("listen", &self.listen_addrs)
+            .field("admin", &self.admin_addr)
+            .finish()
+    }
+}
+
+impl Gateway {
+    /// Compiles `config`, binds every listener and the admin listener, and starts serving.
+    pub async fn start(config: Config) -> Result<Gateway, StartError> {
+        let shared = Shared::new();
+        let snapshot = Snapshot::compile(&config, &shared, 1).map_err(StartError::Compile)?;
+        shared.metrics.set_gauges(snapshot.gauges(&shared));
+        let state = Arc::new(GatewayState {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            shared,
+            connections: ConnectionLimiter::new(),
+            generation: AtomicU64::new(1),
+            config_path: config.source.clone(),
+            ready: std::sync::atomic::AtomicBool::new(false),
+        });
+        let (shutdown, _) = watch::channel(false);
+        let graceful = Arc::new(GracefulShutdown::new());
+        let mut tasks = JoinSet::new();
+        let mut listen_addrs = Vec::new();
+        for (index, l) in config.listeners.iter().enumerate() {
+            let bound = TcpListener::bind(l.address)
+                .await
+                .map_err(|source| StartError::Bind {
+                    name: l.name.clone(),
+                    address: l.address,
+                    source,
+                })?;
+            listen_addrs.push(bound.local_addr().unwrap_or(l.address));
+            tasks.spawn(listener::accept_loop(
+                state.clone(),
+                bound,
+                index,
+                shutdown.subscribe(),
+                graceful.clone(),
+            ));
+        }
+        let admin_listener =
+            TcpListener::bind(config.admin.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    name: "admin".into(),
+                    address: config.admin.listen,
+                    source,
+                })?;
+        let admin_addr = admin_listener.local_addr().unwrap_or(config.admin.listen);
+        tasks.spawn(admin::serve(
+            state.clone(),
+            admin_listener,
+            shutdown.subscribe(),
+        ));
+        state.ready.store(true, Ordering::Release);
+        tracing::info!(
+            listeners = ?listen_addrs,
+            admin = %admin_addr,
+            routes = config.routes.len(),
+            consumers = config.consumers.len(),
+            "gateway started"
+        );
+        Ok(Gateway {
+            state,
+            listen_addrs,
+            admin_addr,
+            shutdown,
+            tasks,
+            graceful,
+        })
+    }
+
+    /// The bound gateway addresses, in listener order (useful with port 0).
+    pub fn listen_addrs(&self) -> &[SocketAddr] {
+        &self.listen_addrs
+    }
+
+    /// The bound admin address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// The generation of the snapshot in force.
+    pub fn generation(&self) -> u64 {
+        self.state.snapshot.load().generation
+    }
+
+    /// Re-reads the configuration file and swaps it in if valid.
+    pub fn reload(&self) -> Result<u64, ReloadError> {
+        self.state.reload()
+    }
+
+    /// A handle that can trigger reloads from elsewhere (file watcher, signal handler).
+    pub fn reloader(&self) -> Reloader {
+        Reloader {
+            state: self.state.clone(),
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to `grace`), then returns.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+        let graceful = Arc::try_unwrap(self.graceful).ok();
+        if let Some(graceful) = graceful {
+            if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+                tracing::warn!("connections still open after the grace period; closing them");
+            }
+        }
+        tracing::info!("gateway stopped");
+    }
+}
+
+/// Triggers reloads of a running gateway.
+#[derive(Clone)]
+pub struct Reloader {
+    state: Arc<GatewayState>,
+}
+
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reloader")
+    }
+}
+
+impl Reloader {
+    /// Re-reads the configuration file and swaps it in if valid.
+    pub fn reload(&self) -> Result<u64, ReloadError> {
+        self.state.reload()
+    }
+
+    /// The configuration file being served.
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.state.config_path
+    }
+}
+
+impl GatewayState {
+    /// Loads, validates and compiles the configuration file off the request path, then swaps
+    /// the new snapshot in with one atomic store. Requests already running keep the snapshot
+    /// they started with; a refused file changes nothing.
+    pub(crate) fn reload(&self) -> Result<u64, ReloadError> {
+        let result = self.try_reload();
+        let metrics = &self.shared.metrics;
+        match &result {
+            Ok(generation) => {
+                metrics.reloads_ok.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(generation, "configuration reloaded");
+            }
+            Err(e) => {
+                metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                for line in e.lines() {
+                    tracing::error!(problem = %line, "configuration reload refused; the running configuration stays in force");
+                }
+            }
+        }
+        result
+    }
+
+    fn try_reload(&self) -> Result<u64, ReloadError> {
+        let config = garrison_config::load(&self.config_path)?;
+        let current = self.snapshot.load();
+        let before: Vec<_> = current
+            .listeners
+            .iter()
+            .map(|l| (l.name.as_str(), l.address))
+            .collect();
+        let after: Vec<_> = config
+            .listeners
+            .iter()
+            .map(|l| (l.name.as_str(), l.address))
+            .collect();
+        if before != after {
+            return Err(ReloadError::NeedsRestart(format!(
+                "{}: listeners: adding, removing or moving a listener needs a restart",
+                self.config_path.display()
+            )));
+        }
+        if config.admin.listen != current.config.admin {
+            return Err(ReloadError::NeedsRestart(format!(
+                "{}: admin.listen: moving the admin listener needs a restart",
+                self.config_path.display()
+            )));
+        }
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let snapshot =
+            Snapshot::compile(&config, &self.shared, generation).map_err(ReloadError::Compile)?;
+        self.shared.metrics.set_gauges(snapshot.gauges(&self.shared));
+        self.snapshot.store(Arc::new(snapshot));
+        Ok(generation)
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
