@@ -1,1 +1,294 @@
-fn main() {}
+//! The `garrison` command: wiring only. Each subcommand loads what it needs from the library
+//! crates and runs it; no policy is decided here.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use garrison_core::{ApiKey, Environment};
+use garrison_gateway::Gateway;
+
+#[derive(Parser)]
+#[command(name = "garrison", version, about = "A contract-first API gateway for sharing sensitive data")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded default: a development PKI, demo consumers, a demo upstream and the
+    /// gateway with mutual TLS, all under --data-dir.
+    Up {
+        /// Where state lives.
+        #[arg(long, default_value = ".garrison")]
+        data_dir: PathBuf,
+        /// Gateway address (written into a new configuration).
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: String,
+        /// Admin address (written into a new configuration).
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        admin: String,
+        /// Demo upstream address (written into a new configuration).
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        upstream: SocketAddr,
+    },
+    /// Run the gateway from a configuration file (reloaded on change, SIGHUP or
+    /// POST /admin/reload).
+    Serve {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Work with configuration files.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Work with API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file and report every problem with file, line and field.
+    Check {
+        /// The configuration file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Issue a new API key; prints the key (give it to the consumer, once) and the digest to
+    /// put in the configuration.
+    Generate {
+        /// Issue a sandbox key (grn_test_…) instead of a live one.
+        #[arg(long)]
+        test: bool,
+    },
+    /// Print the digest of an existing key (read from standard input), e.g. to import keys
+    /// from another gateway by digest.
+    Digest,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => check(&file),
+        Command::Key { command } => key(command),
+        Command::Serve { config } => run(|| serve(config)),
+        Command::Up {
+            data_dir,
+            listen,
+            admin,
+            upstream,
+        } => run(|| up(data_dir, listen, admin, upstream)),
+    }
+}
+
+fn run<F, Fut>(main: F) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("garrison: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(main()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("garrison: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GARRISON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .init();
+}
+
+fn check(file: &Path) -> ExitCode {
+    match garrison_config::load(file) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} listeners, {} upstreams, {} routes, {} plans, {} consumers, {} subscriptions)",
+                file.display(),
+                config.listeners.len(),
+                config.upstreams.len(),
+                config.routes.len(),
+                config.plans.len(),
+                config.consumers.len(),
+                config.subscriptions.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!(
+                "{}: {} problem{} found",
+                file.display(),
+                e.problems.len(),
+                if e.problems.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn key(command: KeyCommand) -> ExitCode {
+    match command {
+        KeyCommand::Generate { test } => {
+            let env = if test { Environment::Test } else { Environment::Live };
+            match ApiKey::generate(env) {
+                Ok(key) => {
+                    println!("key:    {}", key.expose());
+                    println!("digest: {}", key.digest());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("garrison: random number generator: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        KeyCommand::Digest => {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err() || line.trim().is_empty() {
+                eprintln!("garrison: give the key on standard input");
+                return ExitCode::FAILURE;
+            }
+            println!("{}", ApiKey::from_plaintext(line.trim()).digest());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+async fn start(config_file: &Path) -> Result<Gateway, String> {
+    let config = garrison_config::load(config_file).map_err(|e| e.to_string())?;
+    let gateway = Gateway::start(config).await.map_err(|e| e.to_string())?;
+    Ok(gateway)
+}
+
+/// Runs `gateway` with its reload triggers until Ctrl-C or SIGTERM, then drains it.
+async fn run_until_stopped(gateway: Gateway) -> Result<(), String> {
+    let reloader = gateway.reloader();
+    let _watcher = garrison_gateway::watch_config(reloader.clone())
+        .map_err(|e| format!("cannot watch the configuration file: {e}"))?;
+    #[cfg(unix)]
+    garrison_gateway::reload_on_sighup(reloader).map_err(|e| format!("SIGHUP: {e}"))?;
+    wait_for_stop().await;
+    tracing::info!("stopping: draining in-flight requests");
+    gateway.shutdown(Duration::from_secs(10)).await;
+    Ok(())
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn serve(config: PathBuf) -> Result<(), String> {
+    let gateway = start(&config).await?;
+    run_until_stopped(gateway).await
+}
+
+async fn up(data_dir: PathBuf, listen: String, admin: String, upstream: SocketAddr) -> Result<(), String> {
+    let demo = garrison_demo::prepare(&data_dir, &listen, &admin, &upstream.to_string())
+        .map_err(|e| e.to_string())?;
+    garrison_demo::upstream::spawn(upstream)
+        .await
+        .map_err(|e| format!("demo upstream on {upstream}: {e}"))?;
+    let gateway = start(&demo.config_file).await?;
+    print_welcome(&demo, &gateway);
+    run_until_stopped(gateway).await
+}
+
+fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway) {
+    let gw = gateway
+        .listen_addrs()
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let host = if gw.starts_with("127.0.0.1") {
+        gw.clone()
+    } else {
+        format!("localhost:{}", gateway.listen_addrs().first().map(|a| a.port()).unwrap_or(8443))
+    };
+    let ca = demo.ca_file.display();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\nGarrison is up.\n  gateway  https://{gw}  (mutual TLS required)\n  admin    http://{}\n  config   {}{}\n\nTry it (copy and paste):\n\n",
+        gateway.admin_addr(),
+        demo.config_file.display(),
+        if demo.created { "  (new: keys issued into demo/)" } else { "" }
+    ));
+    if let Some(first) = demo.consumers.first() {
+        let curl = |c: &garrison_demo::DemoConsumer| {
+            format!(
+                "curl --cacert {ca} --cert {} --key {} -H \"x-api-key: $(cat {})\"",
+                c.cert_file.display(),
+                c.cert_key_file.display(),
+                c.key_file.display()
+            )
+        };
+        out.push_str(&format!(
+            "  # an authorised call as {name}\n  {} https://{host}/demo/v1/echo\n\n",
+            curl(first),
+            name = first.name
+        ));
+        out.push_str(&format!(
+            "  # no API key: 401 MISSING_CREDENTIALS\n  curl --cacert {ca} --cert {} --key {} https://{host}/demo/v1/echo\n\n",
+            first.cert_file.display(),
+            first.cert_key_file.display()
+        ));
+        if let Some(second) = demo.consumers.get(1) {
+            out.push_str(&format!(
+                "  # {}'s key with {}'s certificate: 403 RESOURCE_FORBIDDEN\n  curl --cacert {ca} --cert {} --key {} -H \"x-api-key: $(cat {})\" https://{host}/demo/v1/echo\n\n",
+                second.name,
+                first.name,
+                first.cert_file.display(),
+                first.cert_key_file.display(),
+                second.key_file.display()
+            ));
+        }
+        out.push_str(&format!(
+            "  # over the standard plan (3/s, burst 6): 429 MESSAGE_THROTTLED_OUT with Retry-After\n  for i in $(seq 10); do {} -s -o /dev/null -w '%{{http_code}}\\n' https://{host}/demo/v1/echo; done\n\n",
+            curl(first)
+        ));
+    }
+    out.push_str(&format!(
+        "  # metrics, health, reload\n  curl http://{admin}/metrics\n  curl http://{admin}/readyz\n  curl -X POST -H \"Authorization: Bearer $(cat {})\" http://{admin}/admin/reload\n\nCtrl-C stops it.\n",
+        demo.admin_token_file.display(),
+        admin = gateway.admin_addr()
+    ));
+    println!("{out}");
+}

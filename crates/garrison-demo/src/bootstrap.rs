@@ -1,0 +1,202 @@
+//! Creating the demo data directory.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use garrison_core::{ApiKey, Environment};
+use garrison_pki::{CertificateAuthority, IssuedCert};
+
+const CA_NAME: &str = "Garrison development CA";
+
+/// The demo consumers: name, the plan it is subscribed under.
+const CONSUMERS: [(&str, &str); 2] = [("dvla-licensing", "standard"), ("nhs-prescriptions", "gold")];
+
+/// Why the data directory could not be prepared.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Certificates could not be made.
+    #[error("certificates: {0}")]
+    Pki(#[from] garrison_pki::PkiError),
+    /// The operating system's random number generator failed.
+    #[error("random number generator: {0}")]
+    Random(String),
+}
+
+/// One demo consumer's files.
+#[derive(Debug, Clone)]
+pub struct DemoConsumer {
+    /// Consumer name.
+    pub name: String,
+    /// File holding its API key.
+    pub key_file: PathBuf,
+    /// Its client certificate.
+    pub cert_file: PathBuf,
+    /// Its client key.
+    pub cert_key_file: PathBuf,
+}
+
+/// The prepared data directory.
+#[derive(Debug, Clone)]
+pub struct DemoState {
+    /// The configuration `garrison up` serves.
+    pub config_file: PathBuf,
+    /// The development CA certificate (trust it to call the gateway).
+    pub ca_file: PathBuf,
+    /// The admin bearer token file.
+    pub admin_token_file: PathBuf,
+    /// Demo consumers.
+    pub consumers: Vec<DemoConsumer>,
+    /// Whether this run created the directory (keys were just issued).
+    pub created: bool,
+}
+
+/// Creates the data directory under `dir` unless it already exists, and describes it.
+///
+/// `gateway` and `admin` are the addresses written into a new configuration; `upstream` is
+/// where the demo upstream listens.
+pub fn prepare(
+    dir: &Path,
+    gateway: &str,
+    admin: &str,
+    upstream: &str,
+) -> Result<DemoState, DemoError> {
+    let config_file = dir.join("garrison.yaml");
+    let demo = dir.join("demo");
+    let state = DemoState {
+        config_file: config_file.clone(),
+        ca_file: dir.join("pki").join("ca.pem"),
+        admin_token_file: demo.join("admin-token"),
+        consumers: CONSUMERS
+            .iter()
+            .map(|(name, _)| DemoConsumer {
+                name: (*name).to_owned(),
+                key_file: demo.join(name).join("api-key"),
+                cert_file: demo.join(name).join("client.pem"),
+                cert_key_file: demo.join(name).join("client.key"),
+            })
+            .collect(),
+        created: !config_file.exists(),
+    };
+    if !state.created {
+        return Ok(state);
+    }
+
+    let pki = dir.join("pki");
+    let ca = CertificateAuthority::generate(CA_NAME)?;
+    write(&pki.join("ca.pem"), &ca.cert().cert_pem, false)?;
+    write(&pki.join("ca.key"), &ca.cert().key_pem, true)?;
+    let server = ca.issue_server(&["localhost", "127.0.0.1", "::1"])?;
+    write(&pki.join("server.pem"), &server.cert_pem, false)?;
+    write(&pki.join("server.key"), &server.key_pem, true)?;
+
+    let mut consumers_yaml = String::new();
+    let mut subscriptions_yaml = String::new();
+    for ((name, plan), files) in CONSUMERS.iter().zip(&state.consumers) {
+        let key = ApiKey::generate(Environment::Test).map_err(|e| DemoError::Random(e.to_string()))?;
+        let cert: IssuedCert = ca.issue_client(name)?;
+        write(&files.key_file, key.expose(), true)?;
+        write(&files.cert_file, &cert.cert_pem, false)?;
+        write(&files.cert_key_file, &cert.key_pem, true)?;
+        consumers_yaml.push_str(&format!(
+            "  - name: {name}\n    keys:\n      - id: {name}-1\n        digest: \"{}\"\n    certificates:\n      - \"{}\"\n    allow: [127.0.0.0/8, \"::1/128\"]\n",
+            key.digest(),
+            cert.fingerprint_hex()
+        ));
+        subscriptions_yaml.push_str(&format!(
+            "  - consumer: {name}\n    group: demo\n    plan: {plan}\n"
+        ));
+    }
+    let admin_token =
+        ApiKey::generate(Environment::Live).map_err(|e| DemoError::Random(e.to_string()))?;
+    write(&state.admin_token_file, admin_token.expose(), true)?;
+
+    let config = format!(
+        "# Written by `garrison up`. API keys appear here only as SHA-256 digests; the keys
+# themselves are in demo/<consumer>/api-key. Edit freely: the gateway reloads on save.
+admin:
+  listen: {admin}
+  token_digest: \"{admin_digest}\"
+
+gateway:
+  allow: [127.0.0.0/8, \"::1/128\"]
+  access_log: true
+
+listeners:
+  - name: public
+    address: {gateway}
+    tls:
+      certificate: pki/server.pem
+      key: pki/server.key
+      client_certificates: required
+      client_ca: pki/ca.pem
+
+upstreams:
+  - name: demo
+    targets: [{upstream}]
+    connect_timeout: 1s
+    request_timeout: 10s
+
+routes:
+  - name: demo-echo
+    group: demo
+    methods: [GET, POST]
+    path: /demo/v1/echo
+    upstream: demo
+    max_body_bytes: 65536
+  - name: demo-status
+    group: public
+    methods: [GET]
+    path: /demo/v1/status
+    upstream: demo
+    auth: public
+
+plans:
+  - name: standard
+    rate: 3/s
+    burst: 6
+  - name: gold
+    rate: 100/s
+    burst: 200
+
+consumers:
+{consumers_yaml}
+subscriptions:
+{subscriptions_yaml}",
+        admin_digest = admin_token.digest(),
+    );
+    // The configuration is written last: its presence marks a complete directory.
+    write(&config_file, &config, false)?;
+    Ok(state)
+}
+
+/// Writes `contents` to `path`, creating parent directories; secrets are readable by the
+/// owner only.
+fn write(path: &Path, contents: &str, secret: bool) -> Result<(), DemoError> {
+    let io = |source| DemoError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io)?;
+    }
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if secret { 0o600 } else { 0o644 });
+    }
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(contents.as_bytes()).map_err(io)
+}
