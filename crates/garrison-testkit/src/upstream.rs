@@ -1,0 +1,119 @@
+//! An in-process upstream whose behaviour a test picks by path:
+//!
+//! - `…/hang` never answers (until the test ends);
+//! - `…/reset` closes the connection without answering;
+//! - anything else answers 200 with JSON describing the request it received (method, path,
+//!   headers, body length).
+//!
+//! It counts requests and connections so tests can assert what reached it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+/// A running test upstream.
+#[derive(Clone)]
+pub struct TestUpstream {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    requests: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl TestUpstream {
+    /// Starts an upstream on `127.0.0.1:0`.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
+        let upstream = TestUpstream {
+            addr: listener.local_addr().expect("addr"),
+            requests: Arc::new(AtomicUsize::new(0)),
+            connections: Arc::new(AtomicUsize::new(0)),
+        };
+        let counters = upstream.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                counters.connections.fetch_add(1, Ordering::Relaxed);
+                let requests = counters.requests.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        requests.fetch_add(1, Ordering::Relaxed);
+                        respond(request)
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        upstream
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+}
+
+/// An address on which nothing listens (bound, then released).
+pub async fn refused_addr() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let path = request.uri().path().to_owned();
+    if path.ends_with("/hang") {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    if path.ends_with("/reset") {
+        // Failing the service makes hyper close the connection without a response.
+        return Err(std::io::Error::other("reset requested"));
+    }
+    let headers: serde_json::Map<String, serde_json::Value> = request
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            )
+        })
+        .collect();
+    let method = request.method().to_string();
+    let query = request.uri().query().map(str::to_owned);
+    let body = request.into_body().collect().await;
+    let body = match body {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return Err(std::io::Error::other(e)),
+    };
+    let echo = serde_json::json!({
+        "method": method,
+        "path": path,
+        "query": query,
+        "headers": headers,
+        "bodyBytes": body.len(),
+    });
+    Ok(Response::builder()
+        .header("content-type", "application/json")
+        .header("connection", "keep-alive")
+        .header("x-upstream", "test")
+        .body(Full::new(Bytes::from(echo.to_string())))
+        .expect("response"))
+}
