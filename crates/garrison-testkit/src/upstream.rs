@@ -8,7 +8,7 @@
 //! It counts requests and connections so tests can assert what reached it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -27,6 +27,7 @@ pub struct TestUpstream {
     pub addr: SocketAddr,
     requests: Arc<AtomicUsize>,
     connections: Arc<AtomicUsize>,
+    paths: Arc<Mutex<Vec<String>>>,
 }
 
 impl TestUpstream {
@@ -37,6 +38,7 @@ impl TestUpstream {
             addr: listener.local_addr().expect("addr"),
             requests: Arc::new(AtomicUsize::new(0)),
             connections: Arc::new(AtomicUsize::new(0)),
+            paths: Arc::new(Mutex::new(Vec::new())),
         };
         let counters = upstream.clone();
         tokio::spawn(async move {
@@ -46,9 +48,13 @@ impl TestUpstream {
                 };
                 counters.connections.fetch_add(1, Ordering::Relaxed);
                 let requests = counters.requests.clone();
+                let paths = counters.paths.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |request| {
+                    let service = service_fn(move |request: Request<Incoming>| {
                         requests.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut paths) = paths.lock() {
+                            paths.push(request.uri().path().to_owned());
+                        }
                         respond(request)
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
@@ -63,6 +69,11 @@ impl TestUpstream {
     /// Requests received so far.
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The paths of every request received so far, in order.
+    pub fn paths(&self) -> Vec<String> {
+        self.paths.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
     /// Connections accepted so far.

@@ -1,0 +1,322 @@
+//! The harness every gateway test uses: a test PKI, a real upstream, a configuration written
+//! to disk, and the real gateway started on 127.0.0.1:0.
+#![allow(dead_code, unreachable_pub)] // Each test binary uses a different part of the harness.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use garrison_core::{ApiKey, Environment};
+use garrison_gateway::Gateway;
+use garrison_testkit::client::{Protocol, TlsClient};
+use garrison_testkit::pki::{IssuedCert, TestPki};
+use garrison_testkit::upstream::{TestUpstream, refused_addr};
+use http::Response;
+
+/// A consumer of the test configuration.
+pub struct TestConsumer {
+    pub name: &'static str,
+    pub key: String,
+    pub cert: IssuedCert,
+}
+
+/// Knobs a test can turn; everything else is the standard test configuration.
+#[derive(Clone)]
+pub struct Setup {
+    pub client_certificates: &'static str,
+    pub rate: &'static str,
+    pub burst: u32,
+    pub global_allow: &'static str,
+    pub limits: &'static str,
+    pub extra_routes: String,
+    pub breaker_failures: u32,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            client_certificates: "required",
+            rate: "1000/s",
+            burst: 1000,
+            global_allow: "[127.0.0.0/8, \"::1/128\"]",
+            limits: "",
+            extra_routes: String::new(),
+            breaker_failures: 100,
+        }
+    }
+}
+
+pub struct Harness {
+    pub dir: PathBuf,
+    pub pki: TestPki,
+    pub gateway: Gateway,
+    pub upstream: TestUpstream,
+    pub addr: SocketAddr,
+    pub consumers: Vec<TestConsumer>,
+    pub setup: Setup,
+    pub refused: SocketAddr,
+    pub admin_token: String,
+}
+
+pub const IMPORTED_KEY: &str = "legacy-kong-key-0001-abcdef";
+
+impl Harness {
+    pub async fn start(setup: Setup) -> Harness {
+        let dir = garrison_testkit::temp_dir("gateway");
+        let pki = TestPki::create(&dir);
+        let upstream = TestUpstream::start().await;
+        let refused = refused_addr().await;
+        let consumers = ["alice", "bob", "carol", "dave", "erin"]
+            .into_iter()
+            .map(|name| TestConsumer {
+                name,
+                key: ApiKey::generate(Environment::Test)
+                    .expect("key")
+                    .expose()
+                    .to_owned(),
+                cert: pki.client(name),
+            })
+            .collect::<Vec<_>>();
+        let admin_token = ApiKey::generate(Environment::Live)
+            .expect("key")
+            .expose()
+            .to_owned();
+        let mut harness_setup = setup;
+        let yaml = render(&harness_setup, &consumers, upstream.addr, refused, &admin_token);
+        let path = dir.join("garrison.yaml");
+        std::fs::write(&path, yaml).expect("write config");
+        let config = garrison_config::load(&path).unwrap_or_else(|e| panic!("test config: {e}"));
+        let gateway = Gateway::start(config).await.expect("gateway starts");
+        let addr = gateway.listen_addrs()[0];
+        harness_setup.extra_routes = harness_setup.extra_routes.clone();
+        Harness {
+            dir,
+            pki,
+            gateway,
+            upstream,
+            addr,
+            consumers,
+            setup: harness_setup,
+            refused,
+            admin_token,
+        }
+    }
+
+    pub fn consumer(&self, name: &str) -> &TestConsumer {
+        self.consumers
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no consumer {name}"))
+    }
+
+    /// A client presenting `name`'s certificate.
+    pub fn client(&self, name: &str, protocol: Protocol) -> TlsClient {
+        TlsClient::new(
+            &self.pki.ca.cert().cert_pem,
+            Some(&self.consumer(name).cert),
+            protocol,
+        )
+    }
+
+    /// A client with no certificate.
+    pub fn anonymous_client(&self, protocol: Protocol) -> TlsClient {
+        TlsClient::new(&self.pki.ca.cert().cert_pem, None, protocol)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("garrison.yaml")
+    }
+
+    /// Rewrites the configuration file with a changed setup.
+    pub fn rewrite(&self, setup: &Setup) {
+        let yaml = render(
+            setup,
+            &self.consumers,
+            self.upstream.addr,
+            self.refused,
+            &self.admin_token,
+        );
+        std::fs::write(self.config_path(), yaml).expect("rewrite config");
+    }
+
+    /// GET `path` as `consumer` (certificate and key) over a fresh connection.
+    pub async fn get_as(&self, consumer: &str, path: &str) -> Response<Bytes> {
+        let key = self.consumer(consumer).key.clone();
+        self.client(consumer, Protocol::Http1)
+            .send(self.addr, garrison_testkit::client::get(path, Some(&key)))
+            .await
+            .expect("request")
+    }
+}
+
+fn render(
+    setup: &Setup,
+    consumers: &[TestConsumer],
+    upstream: SocketAddr,
+    refused: SocketAddr,
+    admin_token: &str,
+) -> String {
+    let c = |name: &str| {
+        consumers
+            .iter()
+            .find(|c| c.name == name)
+            .expect("consumer")
+    };
+    let digest = |name: &str| ApiKey::from_plaintext(c(name).key.as_str()).digest();
+    let fp = |name: &str| c(name).cert.fingerprint_hex();
+    format!(
+        r#"
+admin:
+  listen: 127.0.0.1:0
+  token_digest: "{admin}"
+gateway:
+  allow: {allow}
+  access_log: false
+  limits:
+    header_read_timeout: 1s
+    body_timeout: 1s
+{limits}
+listeners:
+  - name: public
+    address: 127.0.0.1:0
+    tls:
+      certificate: server.pem
+      key: server.key
+      client_certificates: {policy}
+      client_ca: ca.pem
+upstreams:
+  - name: main
+    targets: [{upstream}]
+    connect_timeout: 1s
+    request_timeout: 2s
+  - name: down
+    targets: [{refused}]
+    connect_timeout: 1s
+    circuit_breaker:
+      failures: {failures}
+      cooldown: 60s
+  - name: pair
+    targets: [{refused}, {upstream}]
+    connect_timeout: 1s
+routes:
+  - name: citizen
+    group: citizen
+    methods: [GET, POST]
+    path: /citizens/{{id}}
+    upstream: main
+    max_body_bytes: 1024
+  - name: upload
+    group: citizen
+    methods: [PUT]
+    path: /uploads/{{id}}
+    upstream: main
+    max_body_bytes: 4000000
+  - name: hang
+    group: citizen
+    path: /slow/hang
+    upstream: main
+    timeout: 300ms
+  - name: reset
+    group: citizen
+    path: /boom/reset
+    upstream: main
+  - name: down
+    group: citizen
+    path: /down/{{id}}
+    upstream: down
+  - name: pair
+    group: citizen
+    path: /pair/{{id}}
+    upstream: pair
+  - name: status
+    path: /public/status
+    upstream: main
+    auth: public
+{extra}
+plans:
+  - name: standard
+    rate: {rate}
+    burst: {burst}
+consumers:
+  - name: alice
+    keys:
+      - id: alice-1
+        digest: "{alice}"
+    certificates: ["{alice_fp}"]
+  - name: bob
+    keys:
+      - id: bob-1
+        digest: "{bob}"
+    certificates: ["{bob_fp}"]
+  - name: carol
+    keys:
+      - id: carol-1
+        digest: "{carol}"
+  - name: dave
+    keys:
+      - id: dave-1
+        digest: "{dave}"
+        revoked: true
+  - name: erin
+    keys:
+      - id: erin-1
+        digest: "{erin}"
+    allow: [10.0.0.0/8]
+  - name: frank
+    keys:
+      - id: frank-imported
+        plaintext: "{imported}"
+subscriptions:
+  - consumer: alice
+    group: citizen
+    plan: standard
+  - consumer: bob
+    group: citizen
+    plan: standard
+  - consumer: dave
+    group: citizen
+    plan: standard
+  - consumer: erin
+    group: citizen
+    plan: standard
+  - consumer: frank
+    group: citizen
+    plan: standard
+"#,
+        admin = ApiKey::from_plaintext(admin_token).digest(),
+        allow = setup.global_allow,
+        limits = setup.limits,
+        policy = setup.client_certificates,
+        failures = setup.breaker_failures,
+        extra = setup.extra_routes,
+        rate = setup.rate,
+        burst = setup.burst,
+        alice = digest("alice"),
+        alice_fp = fp("alice"),
+        bob = digest("bob"),
+        bob_fp = fp("bob"),
+        carol = digest("carol"),
+        dave = digest("dave"),
+        erin = digest("erin"),
+        imported = IMPORTED_KEY,
+    )
+}
+
+/// Asserts a problem+json response with `status` and `code`.
+pub fn assert_problem(response: &Response<Bytes>, status: u16, code: &str) {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status; body: {}",
+        String::from_utf8_lossy(response.body())
+    );
+    assert_eq!(
+        response.headers()["content-type"], "application/problem+json",
+        "content type"
+    );
+    let body = garrison_testkit::client::json(response);
+    assert_eq!(body["code"], code, "code in {body}");
+    assert_eq!(body["status"], status);
+    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("tag:garrison.dev")));
+    assert!(body["requestId"].is_string(), "request id in {body}");
+}
