@@ -1,0 +1,183 @@
+//! Limits against abuse: request smuggling, slow clients, oversized heads, connection floods.
+//! These tests speak raw bytes over real TLS so they can send what no well-behaved client
+//! would.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Harness, Setup};
+use garrison_testkit::client::Protocol;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Writes `raw` on a fresh TLS connection as alice and reads until the server closes or
+/// `wait` passes; returns what was read and whether the server closed.
+async fn exchange_raw(h: &Harness, raw: &[u8], wait: Duration) -> (String, bool) {
+    let mut stream = h
+        .client("alice", Protocol::Http1)
+        .connect(h.addr)
+        .await
+        .expect("connect");
+    stream.write_all(raw).await.expect("write");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    let closed = loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => break false,
+        }
+    };
+    (String::from_utf8_lossy(&out).into_owned(), closed)
+}
+
+fn statuses(response: &str) -> Vec<u16> {
+    response
+        .match_indices("HTTP/1.1 ")
+        .filter_map(|(i, _)| response.get(i + 9..i + 12)?.parse().ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn smuggling_attempts_never_reach_the_upstream_as_a_second_request() {
+    let h = Harness::start(Setup::default()).await;
+    let key = h.consumer("alice").key.clone();
+    // The inner request carries no key: if the upstream ever sees its path, the gateway and the
+    // upstream disagreed about where a request ends.
+    let smuggled = "GET /citizens/smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let transfer_encodings = [
+        "Transfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: xchunked\r\n",
+        "Transfer-Encoding : chunked\r\n",
+        "Transfer-Encoding: chunked, identity\r\n",
+        "Transfer-Encoding:\tchunked\r\n",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
+        " Transfer-Encoding: chunked\r\n",
+    ];
+    for te in transfer_encodings {
+        // CL.TE: Content-Length covers only "0\r\n\r\n"; TE.CL: the chunked body hides the rest.
+        let cl_te = format!(
+            "POST /citizens/1 HTTP/1.1\r\nHost: localhost\r\nx-api-key: {key}\r\nContent-Length: 5\r\n{te}\r\n0\r\n\r\n{smuggled}"
+        );
+        let te_cl = format!(
+            "POST /citizens/1 HTTP/1.1\r\nHost: localhost\r\nx-api-key: {key}\r\n{te}Content-Length: 4\r\n\r\n{:x}\r\n{smuggled}\r\n0\r\n\r\n",
+            smuggled.len()
+        );
+        for raw in [cl_te, te_cl] {
+            let (response, _) = exchange_raw(&h, raw.as_bytes(), Duration::from_secs(2)).await;
+            let codes = statuses(&response);
+            assert!(!codes.is_empty(), "no response to {te:?}: {response:?}");
+            // Whatever the gateway made of it, a second request (if it saw one) had no key.
+            assert!(
+                codes.iter().skip(1).all(|&c| c == 401),
+                "{te:?} → {codes:?}"
+            );
+        }
+    }
+    let paths = h.upstream.paths();
+    assert!(
+        !paths.iter().any(|p| p.contains("smuggled")),
+        "the upstream saw a smuggled request: {paths:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_head_too_slowly_is_disconnected() {
+    let h = Harness::start(Setup::default()).await;
+    // Half a request head, then silence: header_read_timeout is 1s in the test configuration.
+    let started = std::time::Instant::now();
+    let (response, closed) = exchange_raw(
+        &h,
+        b"GET /citizens/1 HTTP/1.1\r\nHost: localhost\r\nx-api-",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(closed, "the server must close the connection");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!response.contains("200 OK"), "{response}");
+    assert_eq!(h.upstream.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_gets_408_and_a_chunked_body_past_the_limit_gets_413() {
+    let h = Harness::start(Setup::default()).await;
+    let key = h.consumer("alice").key.clone();
+    // Promises 100 bytes, sends 10, stalls: body_timeout is 1s.
+    let stalled = format!(
+        "POST /citizens/1 HTTP/1.1\r\nHost: localhost\r\nx-api-key: {key}\r\nContent-Length: 100\r\n\r\n0123456789"
+    );
+    let (response, _) = exchange_raw(&h, stalled.as_bytes(), Duration::from_secs(5)).await;
+    assert_eq!(statuses(&response), vec![408], "{response}");
+    assert!(response.contains("REQUEST_TIMEOUT"), "{response}");
+
+    // No Content-Length: the limit (1024) is enforced while streaming.
+    let chunk = "a".repeat(600);
+    let chunked = format!(
+        "POST /citizens/1 HTTP/1.1\r\nHost: localhost\r\nx-api-key: {key}\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
+    );
+    let (response, _) = exchange_raw(&h, chunked.as_bytes(), Duration::from_secs(5)).await;
+    assert_eq!(statuses(&response), vec![413], "{response}");
+    assert!(response.contains("PAYLOAD_TOO_LARGE"), "{response}");
+}
+
+#[tokio::test]
+async fn oversized_and_overnumerous_headers_are_refused() {
+    let h = Harness::start(Setup::default()).await;
+    let key = h.consumer("alice").key.clone();
+    let huge = format!(
+        "GET /citizens/1 HTTP/1.1\r\nHost: localhost\r\nx-api-key: {key}\r\nx-filler: {}\r\n\r\n",
+        "a".repeat(40_000)
+    );
+    let (response, closed) = exchange_raw(&h, huge.as_bytes(), Duration::from_secs(5)).await;
+    assert!(closed);
+    assert_eq!(statuses(&response), vec![431], "{response}");
+
+    let many: String = (0..150).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let numerous =
+        format!("GET /citizens/1 HTTP/1.1\r\nHost: localhost\r\nx-api-key: {key}\r\n{many}\r\n");
+    let (response, closed) = exchange_raw(&h, numerous.as_bytes(), Duration::from_secs(5)).await;
+    assert!(closed);
+    assert_eq!(statuses(&response), vec![431], "{response}");
+    assert_eq!(h.upstream.requests(), 0);
+}
+
+#[tokio::test]
+async fn connections_over_the_per_address_limit_are_dropped() {
+    let h = Harness::start(Setup {
+        limits: "    max_connections_per_ip: 3",
+        ..Setup::default()
+    })
+    .await;
+    let key = h.consumer("alice").key.clone();
+    let client = h.client("alice", Protocol::Http1);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut sender = client.open(h.addr).await.expect("within the limit");
+        let ok = sender
+            .send(garrison_testkit::client::get("/citizens/1", Some(&key)))
+            .await
+            .expect("response");
+        assert_eq!(ok.status(), 200);
+        open.push(sender);
+    }
+    let fourth = client
+        .send(h.addr, garrison_testkit::client::get("/citizens/1", Some(&key)))
+        .await;
+    assert!(fourth.is_err(), "the fourth connection must be refused");
+    drop(open);
+    // Places are freed when connections close; poll until a new one is accepted.
+    let mut accepted = false;
+    let mut poll = tokio::time::interval(Duration::from_millis(20));
+    for _ in 0..100 {
+        poll.tick().await;
+        if let Ok(response) = client
+            .send(h.addr, garrison_testkit::client::get("/citizens/1", Some(&key)))
+            .await
+        {
+            accepted = response.status() == 200;
+            break;
+        }
+    }
+    assert!(accepted, "a connection is accepted again once others close");
+}
