@@ -172,9 +172,21 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<RawConfig, ConfigError> {
                         "unknown field {field:?}; expected one of: {}",
                         expected.join(", ")
                     ),
+                    // marked_yaml's own wording ("invalid digit found in string", "Value was
+                    // not a boolean") does not say what the field wants.
+                    marked_yaml::Error::NotBoolean(_) => "expected true or false".to_owned(),
+                    marked_yaml::Error::IntegerParseFailure(e, _) => match e.kind() {
+                        std::num::IntErrorKind::PosOverflow => "the number is too large".to_owned(),
+                        _ => "expected a whole number of 0 or more (digits only: no sign, decimal point or unit)".to_owned(),
+                    },
                     other => other.to_string(),
                 };
-                (line, column, node.path().unwrap_or_default().to_owned(), message)
+                (
+                    line,
+                    column,
+                    node.path().unwrap_or_default().to_owned(),
+                    message,
+                )
             }
         };
         ConfigError::single(Diagnostic {

@@ -18,9 +18,12 @@ use crate::model::*;
 use crate::schema::*;
 use crate::values::{parse_duration, parse_rate};
 
-const METHODS: &[&str] = &[
-    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
-];
+/// The longest duration any setting accepts. Every duration ends up added to an `Instant`
+/// (deadlines, timers, h2 pings), which panics on overflow; no timeout, idle time or cooldown of
+/// a gateway has a reason to exceed a day.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /// Collects problems while the configuration is resolved.
 struct Check<'a> {
@@ -35,15 +38,24 @@ impl Check<'_> {
             .push(Diagnostic::at(self.file, at.span(), field, message));
     }
 
-    fn duration(&mut self, value: &Option<Spanned<String>>, field: &str, default: Duration) -> Duration {
+    fn duration(
+        &mut self,
+        value: &Option<Spanned<String>>,
+        field: &str,
+        default: Duration,
+    ) -> Duration {
         match value {
             None => default,
             Some(text) => match parse_duration(text) {
-                Ok(d) if !d.is_zero() => d,
-                Ok(_) => {
+                Ok(d) if d.is_zero() => {
                     self.fail(text, field, "must be longer than zero");
                     default
                 }
+                Ok(d) if d > MAX_DURATION => {
+                    self.fail(text, field, "must be at most 24h");
+                    default
+                }
+                Ok(d) => d,
                 Err(e) => {
                     self.fail(text, field, e);
                     default
@@ -52,7 +64,14 @@ impl Check<'_> {
         }
     }
 
-    fn count(&mut self, value: &Option<Spanned<u64>>, field: &str, default: u64, min: u64, max: u64) -> u64 {
+    fn count(
+        &mut self,
+        value: &Option<Spanned<u64>>,
+        field: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
         match value {
             None => default,
             Some(n) if **n < min || **n > max => {
@@ -87,7 +106,11 @@ impl Check<'_> {
                 "names are 1-64 characters of letters, digits, '-', '_' and '.'",
             );
         } else if !seen.insert(name.to_string()) {
-            self.fail(name, field, format!("the name {:?} is used twice", name.as_str()));
+            self.fail(
+                name,
+                field,
+                format!("the name {:?} is used twice", name.as_str()),
+            );
         }
     }
 
@@ -102,7 +125,11 @@ impl Check<'_> {
         }
     }
 
-    fn certificates(&mut self, path: &Spanned<String>, field: &str) -> Vec<CertificateDer<'static>> {
+    fn certificates(
+        &mut self,
+        path: &Spanned<String>,
+        field: &str,
+    ) -> Vec<CertificateDer<'static>> {
         let Some(pem) = self.read(path, field) else {
             return Vec::new();
         };
@@ -143,24 +170,42 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
         listen: match raw.admin.as_ref().and_then(|a| a.listen.as_ref()) {
             None => SocketAddr::from(([127, 0, 0, 1], 8081)),
             Some(text) => text.parse().unwrap_or_else(|_| {
-                c.fail(text, "admin.listen", "expected an address such as 127.0.0.1:8081");
+                c.fail(
+                    text,
+                    "admin.listen",
+                    "expected an address such as 127.0.0.1:8081",
+                );
                 SocketAddr::from(([127, 0, 0, 1], 8081))
             }),
         },
-        token: raw.admin.as_ref().and_then(|a| a.token_digest.as_ref()).and_then(|text| {
-            KeyDigest::parse(text).or_else(|| {
-                c.fail(text, "admin.token_digest", "expected sha256: followed by 64 hex digits");
-                None
-            })
-        }),
+        token: raw
+            .admin
+            .as_ref()
+            .and_then(|a| a.token_digest.as_ref())
+            .and_then(|text| {
+                KeyDigest::parse(text).or_else(|| {
+                    c.fail(
+                        text,
+                        "admin.token_digest",
+                        "expected sha256: followed by 64 hex digits",
+                    );
+                    None
+                })
+            }),
     };
     let gateway = resolve_gateway(&mut c, raw.gateway.unwrap_or_default());
     let listeners = resolve_listeners(&mut c, &raw.listeners);
     let upstreams = resolve_upstreams(&mut c, &raw.upstreams);
-    let routes = resolve_routes(&mut c, &raw.routes, &upstreams, gateway.limits.max_body_bytes);
+    let routes = resolve_routes(
+        &mut c,
+        &raw.routes,
+        &upstreams,
+        gateway.limits.max_body_bytes,
+    );
     let plans = resolve_plans(&mut c, &raw.plans);
     let consumers = resolve_consumers(&mut c, &raw.consumers);
-    let subscriptions = resolve_subscriptions(&mut c, &raw.subscriptions, &routes, &plans, &consumers);
+    let subscriptions =
+        resolve_subscriptions(&mut c, &raw.subscriptions, &routes, &plans, &consumers);
 
     if raw.listeners.is_empty() {
         c.problems.push(Diagnostic::file(
@@ -192,17 +237,75 @@ fn resolve_gateway(c: &mut Check<'_>, raw: RawGateway) -> GatewaySettings {
     let d = Limits::default();
     let l = raw.limits.unwrap_or_default();
     let limits = Limits {
-        max_header_bytes: c.count(&l.max_header_bytes, "gateway.limits.max_header_bytes", d.max_header_bytes as u64, 8192, 1 << 20) as usize,
-        max_headers: c.count(&l.max_headers, "gateway.limits.max_headers", d.max_headers as u64, 8, 1000) as usize,
-        header_read_timeout: c.duration(&l.header_read_timeout, "gateway.limits.header_read_timeout", d.header_read_timeout),
-        body_timeout: c.duration(&l.body_timeout, "gateway.limits.body_timeout", d.body_timeout),
-        keep_alive_timeout: c.duration(&l.keep_alive_timeout, "gateway.limits.keep_alive_timeout", d.keep_alive_timeout),
-        tls_handshake_timeout: c.duration(&l.tls_handshake_timeout, "gateway.limits.tls_handshake_timeout", d.tls_handshake_timeout),
-        max_connections_per_ip: c.count(&l.max_connections_per_ip, "gateway.limits.max_connections_per_ip", u64::from(d.max_connections_per_ip), 1, 1 << 20) as u32,
-        max_body_bytes: c.count(&l.max_body_bytes, "gateway.limits.max_body_bytes", d.max_body_bytes, 0, 1 << 40),
-        h2_max_concurrent_streams: c.count(&l.h2_max_concurrent_streams, "gateway.limits.h2_max_concurrent_streams", u64::from(d.h2_max_concurrent_streams), 1, 10_000) as u32,
-        h2_max_pending_reset_streams: c.count(&l.h2_max_pending_reset_streams, "gateway.limits.h2_max_pending_reset_streams", d.h2_max_pending_reset_streams as u64, 1, 10_000) as usize,
-        h2_max_local_error_reset_streams: c.count(&l.h2_max_local_error_reset_streams, "gateway.limits.h2_max_local_error_reset_streams", d.h2_max_local_error_reset_streams as u64, 1, 100_000) as usize,
+        max_header_bytes: c.count(
+            &l.max_header_bytes,
+            "gateway.limits.max_header_bytes",
+            d.max_header_bytes as u64,
+            8192,
+            1 << 20,
+        ) as usize,
+        max_headers: c.count(
+            &l.max_headers,
+            "gateway.limits.max_headers",
+            d.max_headers as u64,
+            8,
+            1000,
+        ) as usize,
+        header_read_timeout: c.duration(
+            &l.header_read_timeout,
+            "gateway.limits.header_read_timeout",
+            d.header_read_timeout,
+        ),
+        body_timeout: c.duration(
+            &l.body_timeout,
+            "gateway.limits.body_timeout",
+            d.body_timeout,
+        ),
+        keep_alive_timeout: c.duration(
+            &l.keep_alive_timeout,
+            "gateway.limits.keep_alive_timeout",
+            d.keep_alive_timeout,
+        ),
+        tls_handshake_timeout: c.duration(
+            &l.tls_handshake_timeout,
+            "gateway.limits.tls_handshake_timeout",
+            d.tls_handshake_timeout,
+        ),
+        max_connections_per_ip: c.count(
+            &l.max_connections_per_ip,
+            "gateway.limits.max_connections_per_ip",
+            u64::from(d.max_connections_per_ip),
+            1,
+            1 << 20,
+        ) as u32,
+        max_body_bytes: c.count(
+            &l.max_body_bytes,
+            "gateway.limits.max_body_bytes",
+            d.max_body_bytes,
+            0,
+            1 << 40,
+        ),
+        h2_max_concurrent_streams: c.count(
+            &l.h2_max_concurrent_streams,
+            "gateway.limits.h2_max_concurrent_streams",
+            u64::from(d.h2_max_concurrent_streams),
+            1,
+            10_000,
+        ) as u32,
+        h2_max_pending_reset_streams: c.count(
+            &l.h2_max_pending_reset_streams,
+            "gateway.limits.h2_max_pending_reset_streams",
+            d.h2_max_pending_reset_streams as u64,
+            1,
+            10_000,
+        ) as usize,
+        h2_max_local_error_reset_streams: c.count(
+            &l.h2_max_local_error_reset_streams,
+            "gateway.limits.h2_max_local_error_reset_streams",
+            d.h2_max_local_error_reset_streams as u64,
+            1,
+            100_000,
+        ) as usize,
     };
     GatewaySettings {
         trusted_proxies: c.networks(&raw.trusted_proxies, "gateway.trusted_proxies"),
@@ -222,12 +325,20 @@ fn resolve_listeners(c: &mut Check<'_>, raw: &[RawListener]) -> Vec<Listener> {
         let address = match l.address.parse::<SocketAddr>() {
             Ok(a) => {
                 if a.port() != 0 && !addresses.insert(a) {
-                    c.fail(&l.address, format!("{at}.address"), "two listeners bind the same address");
+                    c.fail(
+                        &l.address,
+                        format!("{at}.address"),
+                        "two listeners bind the same address",
+                    );
                 }
                 a
             }
             Err(_) => {
-                c.fail(&l.address, format!("{at}.address"), "expected an address such as 0.0.0.0:8443 or [::1]:8443");
+                c.fail(
+                    &l.address,
+                    format!("{at}.address"),
+                    "expected an address such as 0.0.0.0:8443 or [::1]:8443",
+                );
                 continue;
             }
         };
@@ -245,7 +356,13 @@ fn resolve_tls(c: &mut Check<'_>, t: &RawTls, at: &str) -> Option<ListenerTls> {
     let cert_chain = c.certificates(&t.certificate, &format!("{at}.tls.certificate"));
     let key = c.read(&t.key, &format!("{at}.tls.key")).and_then(|pem| {
         PrivateKeyDer::from_pem_slice(&pem)
-            .map_err(|e| c.fail(&t.key, format!("{at}.tls.key"), format!("no PEM private key found: {e}")))
+            .map_err(|e| {
+                c.fail(
+                    &t.key,
+                    format!("{at}.tls.key"),
+                    format!("no PEM private key found: {e}"),
+                )
+            })
             .ok()
     });
     let policy = match t.client_certificates.as_ref().map(|s| s.as_str()) {
@@ -254,7 +371,11 @@ fn resolve_tls(c: &mut Check<'_>, t: &RawTls, at: &str) -> Option<ListenerTls> {
         Some("off") => ClientCertPolicy::Off,
         Some(_) => {
             if let Some(text) = &t.client_certificates {
-                c.fail(text, format!("{at}.tls.client_certificates"), "expected required, optional or off");
+                c.fail(
+                    text,
+                    format!("{at}.tls.client_certificates"),
+                    "expected required, optional or off",
+                );
             }
             ClientCertPolicy::Required
         }
@@ -263,7 +384,10 @@ fn resolve_tls(c: &mut Check<'_>, t: &RawTls, at: &str) -> Option<ListenerTls> {
         (Some(path), _) => c.certificates(path, &format!("{at}.tls.client_ca")),
         (None, ClientCertPolicy::Off) => Vec::new(),
         (None, _) => {
-            c.fail(&t.certificate, format!("{at}.tls.client_ca"), "client certificates are required or optional, so a client_ca bundle is needed (or set client_certificates: off)");
+            // Point at `client_certificates` when it is written, else at the TLS block's first
+            // line: the missing field itself has no position.
+            let anchor = t.client_certificates.as_ref().unwrap_or(&t.certificate);
+            c.fail(anchor, format!("{at}.tls.client_ca"), "client certificates are required or optional, so a client_ca bundle is needed (or set client_certificates: off)");
             Vec::new()
         }
     };
@@ -282,15 +406,27 @@ fn resolve_upstreams(c: &mut Check<'_>, raw: &[RawUpstream]) -> Vec<Upstream> {
         let at = format!("upstreams[{i}]");
         c.name(&u.name, &format!("{at}.name"), &mut names);
         if u.targets.is_empty() {
-            c.fail(&u.targets, format!("{at}.targets"), "an upstream needs at least one target");
+            c.fail(
+                &u.targets,
+                format!("{at}.targets"),
+                "an upstream needs at least one target",
+            );
         }
         let mut targets = Vec::new();
         for (j, t) in u.targets.iter().enumerate() {
             let authority = t.strip_prefix("http://").unwrap_or(t).trim_end_matches('/');
             if t.starts_with("https://") {
                 c.fail(t, format!("{at}.targets[{j}]"), "TLS to upstreams is not supported yet: use http:// targets on a trusted network");
-            } else if authority.parse::<http::uri::Authority>().map(|a| a.port_u16().is_none()).unwrap_or(true) {
-                c.fail(t, format!("{at}.targets[{j}]"), "expected host:port, such as 127.0.0.1:9000");
+            } else if authority
+                .parse::<http::uri::Authority>()
+                .map(|a| a.port_u16().is_none())
+                .unwrap_or(true)
+            {
+                c.fail(
+                    t,
+                    format!("{at}.targets[{j}]"),
+                    "expected host:port, such as 127.0.0.1:9000",
+                );
             } else {
                 targets.push(authority.to_owned());
             }
@@ -299,18 +435,51 @@ fn resolve_upstreams(c: &mut Check<'_>, raw: &[RawUpstream]) -> Vec<Upstream> {
         out.push(Upstream {
             name: u.name.to_string(),
             targets,
-            connect_timeout: c.duration(&u.connect_timeout, &format!("{at}.connect_timeout"), Duration::from_secs(2)),
-            request_timeout: c.duration(&u.request_timeout, &format!("{at}.request_timeout"), Duration::from_secs(30)),
-            idle_timeout: c.duration(&u.idle_timeout, &format!("{at}.idle_timeout"), Duration::from_secs(60)),
-            max_idle_per_target: c.count(&u.max_idle_per_target, &format!("{at}.max_idle_per_target"), 256, 0, 100_000) as usize,
-            breaker_failures: c.count(&breaker.and_then(|b| b.failures.clone()), &format!("{at}.circuit_breaker.failures"), 5, 1, 1000) as u32,
-            breaker_cooldown: c.duration(&breaker.and_then(|b| b.cooldown.clone()), &format!("{at}.circuit_breaker.cooldown"), Duration::from_secs(10)),
+            connect_timeout: c.duration(
+                &u.connect_timeout,
+                &format!("{at}.connect_timeout"),
+                Duration::from_secs(2),
+            ),
+            request_timeout: c.duration(
+                &u.request_timeout,
+                &format!("{at}.request_timeout"),
+                Duration::from_secs(30),
+            ),
+            idle_timeout: c.duration(
+                &u.idle_timeout,
+                &format!("{at}.idle_timeout"),
+                Duration::from_secs(60),
+            ),
+            max_idle_per_target: c.count(
+                &u.max_idle_per_target,
+                &format!("{at}.max_idle_per_target"),
+                256,
+                0,
+                100_000,
+            ) as usize,
+            breaker_failures: c.count(
+                &breaker.and_then(|b| b.failures.clone()),
+                &format!("{at}.circuit_breaker.failures"),
+                5,
+                1,
+                1000,
+            ) as u32,
+            breaker_cooldown: c.duration(
+                &breaker.and_then(|b| b.cooldown.clone()),
+                &format!("{at}.circuit_breaker.cooldown"),
+                Duration::from_secs(10),
+            ),
         });
     }
     out
 }
 
-fn resolve_routes(c: &mut Check<'_>, raw: &[RawRoute], upstreams: &[Upstream], default_body: u64) -> Vec<Route> {
+fn resolve_routes(
+    c: &mut Check<'_>,
+    raw: &[RawRoute],
+    upstreams: &[Upstream],
+    default_body: u64,
+) -> Vec<Route> {
     let mut names = HashSet::new();
     let mut routers: HashMap<(Option<String>, String), matchit::Router<usize>> = HashMap::new();
     let mut out = Vec::new();
@@ -319,13 +488,21 @@ fn resolve_routes(c: &mut Check<'_>, raw: &[RawRoute], upstreams: &[Upstream], d
         c.name(&r.name, &format!("{at}.name"), &mut names);
         let upstream = upstreams.iter().position(|u| u.name == *r.upstream);
         if upstream.is_none() {
-            c.fail(&r.upstream, format!("{at}.upstream"), format!("no upstream is named {:?}", r.upstream.as_str()));
+            c.fail(
+                &r.upstream,
+                format!("{at}.upstream"),
+                format!("no upstream is named {:?}", r.upstream.as_str()),
+            );
         }
         let mut methods = Vec::new();
         for (j, m) in r.methods.iter().enumerate() {
             let upper = m.to_ascii_uppercase();
             if !METHODS.contains(&upper.as_str()) {
-                c.fail(m, format!("{at}.methods[{j}]"), format!("expected one of {}", METHODS.join(", ")));
+                c.fail(
+                    m,
+                    format!("{at}.methods[{j}]"),
+                    format!("expected one of {}", METHODS.join(", ")),
+                );
             } else if methods.contains(&upper) {
                 c.fail(m, format!("{at}.methods[{j}]"), "method listed twice");
             } else {
@@ -333,13 +510,21 @@ fn resolve_routes(c: &mut Check<'_>, raw: &[RawRoute], upstreams: &[Upstream], d
             }
         }
         let host = r.host.as_ref().map(|h| h.to_ascii_lowercase());
-        if let (Some(text), Some(h)) = (&r.host, &host) {
-            if h.contains(':') || h.contains('/') || h.is_empty() {
-                c.fail(text, format!("{at}.host"), "a host name without port or path, such as api.example.gov.uk");
-            }
+        if let (Some(text), Some(h)) = (&r.host, &host)
+            && (h.contains(':') || h.contains('/') || h.is_empty())
+        {
+            c.fail(
+                text,
+                format!("{at}.host"),
+                "a host name without port or path, such as api.example.gov.uk",
+            );
         }
         if !r.path.starts_with('/') {
-            c.fail(&r.path, format!("{at}.path"), "a path template starts with '/'");
+            c.fail(
+                &r.path,
+                format!("{at}.path"),
+                "a path template starts with '/'",
+            );
         } else {
             let keys: Vec<String> = if methods.is_empty() {
                 METHODS.iter().map(|m| m.to_string()).collect()
@@ -349,7 +534,11 @@ fn resolve_routes(c: &mut Check<'_>, raw: &[RawRoute], upstreams: &[Upstream], d
             for method in keys {
                 let router = routers.entry((host.clone(), method.clone())).or_default();
                 if let Err(e) = router.insert(r.path.as_str(), i) {
-                    c.fail(&r.path, format!("{at}.path"), format!("cannot route {method} {}: {e}", r.path.as_str()));
+                    c.fail(
+                        &r.path,
+                        format!("{at}.path"),
+                        format!("cannot route {method} {}: {e}", r.path.as_str()),
+                    );
                     break;
                 }
             }
@@ -366,13 +555,29 @@ fn resolve_routes(c: &mut Check<'_>, raw: &[RawRoute], upstreams: &[Upstream], d
         };
         out.push(Route {
             name: r.name.to_string(),
-            group: r.group.as_ref().map(|g| g.to_string()).unwrap_or_else(|| r.name.to_string()),
+            group: r
+                .group
+                .as_ref()
+                .map(|g| g.to_string())
+                .unwrap_or_else(|| r.name.to_string()),
             host,
             methods,
             path: r.path.to_string(),
             upstream: upstream.unwrap_or(0),
-            timeout: r.timeout.as_ref().map(|_| c.duration(&r.timeout, &format!("{at}.timeout"), Duration::from_secs(30))),
-            max_body_bytes: c.count(&r.max_body_bytes, &format!("{at}.max_body_bytes"), default_body, 0, 1 << 40),
+            timeout: r.timeout.as_ref().map(|_| {
+                c.duration(
+                    &r.timeout,
+                    &format!("{at}.timeout"),
+                    Duration::from_secs(30),
+                )
+            }),
+            max_body_bytes: c.count(
+                &r.max_body_bytes,
+                &format!("{at}.max_body_bytes"),
+                default_body,
+                0,
+                1 << 40,
+            ),
             auth,
         });
     }
@@ -392,7 +597,13 @@ fn resolve_plans(c: &mut Check<'_>, raw: &[RawPlan]) -> Vec<Plan> {
                 (1, Duration::from_secs(1))
             }
         };
-        let burst = c.count(&p.burst, &format!("{at}.burst"), u64::from(requests), 1, 1_000_000) as u32;
+        let burst = c.count(
+            &p.burst,
+            &format!("{at}.burst"),
+            u64::from(requests),
+            1,
+            1_000_000,
+        ) as u32;
         out.push(Plan {
             name: p.name.to_string(),
             requests,
@@ -417,16 +628,30 @@ fn resolve_consumers(c: &mut Check<'_>, raw: &[RawConsumer]) -> Vec<Consumer> {
             c.name(&k.id, &format!("{kat}.id"), &mut key_ids);
             let digest = match (&k.digest, &k.plaintext) {
                 (Some(d), None) => KeyDigest::parse(d).or_else(|| {
-                    c.fail(d, format!("{kat}.digest"), "expected sha256: followed by 64 hex digits");
+                    c.fail(
+                        d,
+                        format!("{kat}.digest"),
+                        "expected sha256: followed by 64 hex digits",
+                    );
                     None
                 }),
                 (None, Some(p)) => {
                     if p.len() < 16 {
-                        c.fail(p, format!("{kat}.plaintext"), "an imported key must be at least 16 characters");
+                        c.fail(
+                            p,
+                            format!("{kat}.plaintext"),
+                            "an imported key must be at least 16 characters",
+                        );
                         None
-                    } else if p.starts_with("grn_") && !matches!(api_key::check_format(p), Ok(_)) {
-                        let why = api_key::check_format(p).err().unwrap_or(KeyFormatError::Shape);
-                        c.fail(p, format!("{kat}.plaintext"), format!("not a valid Garrison key: {why}"));
+                    } else if p.starts_with("grn_") && api_key::check_format(p).is_err() {
+                        let why = api_key::check_format(p)
+                            .err()
+                            .unwrap_or(KeyFormatError::Shape);
+                        c.fail(
+                            p,
+                            format!("{kat}.plaintext"),
+                            format!("not a valid Garrison key: {why}"),
+                        );
                         None
                     } else {
                         Some(ApiKey::from_plaintext(p.as_str()).digest())
@@ -439,7 +664,11 @@ fn resolve_consumers(c: &mut Check<'_>, raw: &[RawConsumer]) -> Vec<Consumer> {
             };
             let Some(digest) = digest else { continue };
             if let Some(owner) = digests.insert(digest, r.name.to_string()) {
-                c.fail(&k.id, kat.clone(), format!("this key is already a key of consumer {owner:?}"));
+                c.fail(
+                    &k.id,
+                    kat.clone(),
+                    format!("this key is already a key of consumer {owner:?}"),
+                );
             }
             keys.push(Key {
                 id: k.id.to_string(),
@@ -465,7 +694,13 @@ fn resolve_consumers(c: &mut Check<'_>, raw: &[RawConsumer]) -> Vec<Consumer> {
     out
 }
 
-fn resolve_subscriptions(c: &mut Check<'_>, raw: &[RawSubscription], routes: &[Route], plans: &[Plan], consumers: &[Consumer]) -> Vec<Subscription> {
+fn resolve_subscriptions(
+    c: &mut Check<'_>,
+    raw: &[RawSubscription],
+    routes: &[Route],
+    plans: &[Plan],
+    consumers: &[Consumer],
+) -> Vec<Subscription> {
     let groups: HashSet<&str> = routes.iter().map(|r| r.group.as_str()).collect();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -473,17 +708,33 @@ fn resolve_subscriptions(c: &mut Check<'_>, raw: &[RawSubscription], routes: &[R
         let at = format!("subscriptions[{i}]");
         let consumer = consumers.iter().position(|x| x.name == *s.consumer);
         if consumer.is_none() {
-            c.fail(&s.consumer, format!("{at}.consumer"), format!("no consumer is named {:?}", s.consumer.as_str()));
+            c.fail(
+                &s.consumer,
+                format!("{at}.consumer"),
+                format!("no consumer is named {:?}", s.consumer.as_str()),
+            );
         }
         if !groups.contains(s.group.as_str()) {
-            c.fail(&s.group, format!("{at}.group"), format!("no route is in group {:?}", s.group.as_str()));
+            c.fail(
+                &s.group,
+                format!("{at}.group"),
+                format!("no route is in group {:?}", s.group.as_str()),
+            );
         }
         let plan = plans.iter().position(|p| p.name == *s.plan);
         if plan.is_none() {
-            c.fail(&s.plan, format!("{at}.plan"), format!("no plan is named {:?}", s.plan.as_str()));
+            c.fail(
+                &s.plan,
+                format!("{at}.plan"),
+                format!("no plan is named {:?}", s.plan.as_str()),
+            );
         }
         if !seen.insert((s.consumer.to_string(), s.group.to_string())) {
-            c.fail(&s.consumer, at.clone(), "this consumer is already subscribed to this group");
+            c.fail(
+                &s.consumer,
+                at.clone(),
+                "this consumer is already subscribed to this group",
+            );
         }
         if let (Some(consumer), Some(plan)) = (consumer, plan) {
             out.push(Subscription {

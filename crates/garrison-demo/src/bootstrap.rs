@@ -10,7 +10,10 @@ use garrison_pki::{CertificateAuthority, IssuedCert};
 const CA_NAME: &str = "Garrison development CA";
 
 /// The demo consumers: name, the plan it is subscribed under.
-const CONSUMERS: [(&str, &str); 2] = [("dvla-licensing", "standard"), ("nhs-prescriptions", "gold")];
+const CONSUMERS: [(&str, &str); 2] = [
+    ("dvla-licensing", "standard"),
+    ("nhs-prescriptions", "gold"),
+];
 
 /// Why the data directory could not be prepared.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +106,8 @@ pub fn prepare(
     let mut consumers_yaml = String::new();
     let mut subscriptions_yaml = String::new();
     for ((name, plan), files) in CONSUMERS.iter().zip(&state.consumers) {
-        let key = ApiKey::generate(Environment::Test).map_err(|e| DemoError::Random(e.to_string()))?;
+        let key =
+            ApiKey::generate(Environment::Test).map_err(|e| DemoError::Random(e.to_string()))?;
         let cert: IssuedCert = ca.issue_client(name)?;
         write(&files.key_file, key.expose(), true)?;
         write(&files.cert_file, &cert.cert_pem, false)?;

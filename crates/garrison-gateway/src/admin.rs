@@ -78,7 +78,7 @@ fn handle(state: &GatewayState, request: Request<Incoming>) -> AdminResponse {
         }
         (&Method::POST, "/admin/reload") => {
             if let Err(refused) = authorise(state, &request) {
-                return refused;
+                return *refused;
             }
             match state.reload() {
                 Ok(generation) => json(
@@ -110,7 +110,7 @@ fn handle(state: &GatewayState, request: Request<Incoming>) -> AdminResponse {
 }
 
 /// Checks the bearer token of a state-changing admin request.
-fn authorise(state: &GatewayState, request: &Request<Incoming>) -> Result<(), AdminResponse> {
+fn authorise(state: &GatewayState, request: &Request<Incoming>) -> Result<(), Box<AdminResponse>> {
     let Some(expected) = state.snapshot.load().admin_token else {
         return Ok(());
     };
@@ -120,15 +120,15 @@ fn authorise(state: &GatewayState, request: &Request<Incoming>) -> Result<(), Ad
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match presented {
-        None => Err(problem(
+        None => Err(Box::new(problem(
             ProblemCode::MissingCredentials,
             "A bearer token is required.",
-        )),
+        ))),
         Some(token) if KeyDigest::of(token.as_bytes()).ct_eq(&expected) => Ok(()),
-        Some(_) => Err(problem(
+        Some(_) => Err(Box::new(problem(
             ProblemCode::InvalidCredentials,
             "The bearer token is not valid.",
-        )),
+        ))),
     }
 }
 

@@ -37,7 +37,10 @@ impl ConnectionLimiter {
 
     /// A permit for one more connection from `ip`, unless it already has `max`.
     pub(crate) fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: u32) -> Option<ConnectionPermit> {
-        let mut shard = self.shard(&ip).lock().unwrap_or_else(PoisonError::into_inner);
+        let mut shard = self
+            .shard(&ip)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let count = shard.entry(ip).or_insert(0);
         if *count >= max {
             return None;

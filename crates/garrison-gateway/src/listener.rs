@@ -139,9 +139,7 @@ async fn serve_http<I>(
     let service = service_fn(move |request| {
         let state = state.clone();
         let identity = identity.clone();
-        async move {
-            Ok::<_, std::convert::Infallible>(proxy::serve(state, identity, request).await)
-        }
+        async move { Ok::<_, std::convert::Infallible>(proxy::serve(state, identity, request).await) }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder

@@ -190,10 +190,22 @@ impl Metrics {
             );
         }
         for (name, value) in [
-            ("garrison_config_reloads_total{result=\"ok\"}", &self.reloads_ok),
-            ("garrison_config_reloads_total{result=\"rejected\"}", &self.reloads_failed),
-            ("garrison_connections_refused_total", &self.connections_refused),
-            ("garrison_tls_handshake_failures_total", &self.handshakes_failed),
+            (
+                "garrison_config_reloads_total{result=\"ok\"}",
+                &self.reloads_ok,
+            ),
+            (
+                "garrison_config_reloads_total{result=\"rejected\"}",
+                &self.reloads_failed,
+            ),
+            (
+                "garrison_connections_refused_total",
+                &self.connections_refused,
+            ),
+            (
+                "garrison_tls_handshake_failures_total",
+                &self.handshakes_failed,
+            ),
         ] {
             let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
         }
@@ -257,6 +269,8 @@ mod tests {
         assert!(text.contains(
             "garrison_request_duration_seconds_bucket{route=\"citizen-match\",le=\"0.005\"} 1"
         ));
-        assert!(text.contains("garrison_request_duration_seconds_count{route=\"citizen-match\"} 1"));
+        assert!(
+            text.contains("garrison_request_duration_seconds_count{route=\"citizen-match\"} 1")
+        );
     }
 }

@@ -72,10 +72,10 @@ impl Router {
         let tables = [self.hosts.get(host), Some(&self.any_host)];
         if let Some(i) = method_index(method) {
             for table in tables.iter().flatten() {
-                if let Some(router) = &table.by_method[i] {
-                    if let Ok(found) = router.at(path) {
-                        return Match::Route(*found.value);
-                    }
+                if let Some(router) = &table.by_method[i]
+                    && let Ok(found) = router.at(path)
+                {
+                    return Match::Route(*found.value);
                 }
             }
         }
@@ -83,11 +83,10 @@ impl Router {
             .iter()
             .enumerate()
             .filter(|(i, _)| {
-                tables.iter().flatten().any(|t| {
-                    t.by_method[*i]
-                        .as_ref()
-                        .is_some_and(|r| r.at(path).is_ok())
-                })
+                tables
+                    .iter()
+                    .flatten()
+                    .any(|t| t.by_method[*i].as_ref().is_some_and(|r| r.at(path).is_ok()))
             })
             .map(|(_, m)| m.clone())
             .collect();
@@ -127,13 +126,24 @@ mod tests {
     #[test]
     fn host_specific_routes_win_and_405_lists_the_allowed_methods() {
         let mut r = Router::default();
-        r.insert(None, &["GET".into()], "/citizens/{id}", 0).expect("insert");
+        r.insert(None, &["GET".into()], "/citizens/{id}", 0)
+            .expect("insert");
         r.insert(Some("api.example"), &["GET".into()], "/citizens/{id}", 1)
             .expect("insert");
-        r.insert(None, &["POST".into()], "/citizens/match", 2).expect("insert");
-        assert_eq!(r.find("other", &Method::GET, "/citizens/42"), Match::Route(0));
-        assert_eq!(r.find("api.example", &Method::GET, "/citizens/42"), Match::Route(1));
-        assert_eq!(r.find("x", &Method::POST, "/citizens/match"), Match::Route(2));
+        r.insert(None, &["POST".into()], "/citizens/match", 2)
+            .expect("insert");
+        assert_eq!(
+            r.find("other", &Method::GET, "/citizens/42"),
+            Match::Route(0)
+        );
+        assert_eq!(
+            r.find("api.example", &Method::GET, "/citizens/42"),
+            Match::Route(1)
+        );
+        assert_eq!(
+            r.find("x", &Method::POST, "/citizens/match"),
+            Match::Route(2)
+        );
         assert_eq!(
             r.find("x", &Method::DELETE, "/citizens/42"),
             Match::MethodNotAllowed(vec![Method::GET])

@@ -127,14 +127,13 @@ impl Gateway {
                 graceful.clone(),
             ));
         }
-        let admin_listener =
-            TcpListener::bind(config.admin.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    name: "admin".into(),
-                    address: config.admin.listen,
-                    source,
-                })?;
+        let admin_listener = TcpListener::bind(config.admin.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                name: "admin".into(),
+                address: config.admin.listen,
+                source,
+            })?;
         let admin_addr = admin_listener.local_addr().unwrap_or(config.admin.listen);
         tasks.spawn(admin::serve(
             state.clone(),
@@ -191,10 +190,12 @@ impl Gateway {
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
         let graceful = Arc::try_unwrap(self.graceful).ok();
-        if let Some(graceful) = graceful {
-            if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
-                tracing::warn!("connections still open after the grace period; closing them");
-            }
+        if let Some(graceful) = graceful
+            && tokio::time::timeout(grace, graceful.shutdown())
+                .await
+                .is_err()
+        {
+            tracing::warn!("connections still open after the grace period; closing them");
         }
         tracing::info!("gateway stopped");
     }
@@ -274,7 +275,9 @@ impl GatewayState {
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         let snapshot =
             Snapshot::compile(&config, &self.shared, generation).map_err(ReloadError::Compile)?;
-        self.shared.metrics.set_gauges(snapshot.gauges(&self.shared));
+        self.shared
+            .metrics
+            .set_gauges(snapshot.gauges(&self.shared));
         self.snapshot.store(Arc::new(snapshot));
         Ok(generation)
     }

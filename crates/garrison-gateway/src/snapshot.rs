@@ -138,7 +138,11 @@ impl std::fmt::Debug for Snapshot {
 
 impl Snapshot {
     /// Compiles `config`; `generation` numbers snapshots for logs and the admin API.
-    pub(crate) fn compile(config: &Config, shared: &Shared, generation: u64) -> Result<Self, String> {
+    pub(crate) fn compile(
+        config: &Config,
+        shared: &Shared,
+        generation: u64,
+    ) -> Result<Self, String> {
         let listeners = config
             .listeners
             .iter()
@@ -185,7 +189,9 @@ impl Snapshot {
                 max_body: r.max_body_bytes,
                 auth: r.auth,
                 stats: shared.metrics.route(&r.name),
-                consumer_stats: (0..config.consumers.len()).map(|_| OnceLock::new()).collect(),
+                consumer_stats: (0..config.consumers.len())
+                    .map(|_| OnceLock::new())
+                    .collect(),
             });
         }
 
@@ -218,8 +224,9 @@ impl Snapshot {
             let Some(group) = group_index(&s.group) else {
                 continue;
             };
-            let quota = Quota::new(plan.requests, plan.period, plan.burst)
-                .ok_or_else(|| format!("plans[{}] ({}): the rate admits nothing", s.plan, plan.name))?;
+            let quota = Quota::new(plan.requests, plan.period, plan.burst).ok_or_else(|| {
+                format!("plans[{}] ({}): the rate admits nothing", s.plan, plan.name)
+            })?;
             let key = format!("{}\u{0}{}", config.consumers[s.consumer].name, s.group);
             let cell = shared
                 .limiter
@@ -277,7 +284,11 @@ impl Snapshot {
     }
 
     /// The subscription of `consumer` to route group `group`.
-    pub(crate) fn subscription(&self, consumer: usize, group: usize) -> Option<&SubscriptionRuntime> {
+    pub(crate) fn subscription(
+        &self,
+        consumer: usize,
+        group: usize,
+    ) -> Option<&SubscriptionRuntime> {
         self.subscriptions
             .get(consumer * self.groups + group)
             .and_then(Option::as_ref)
@@ -301,7 +312,11 @@ impl Snapshot {
                         pool.config.name, target.authority
                     ),
                     Box::new(move || {
-                        if pool.targets[i].breaker.is_open(clock.now()) { 0.0 } else { 1.0 }
+                        if pool.targets[i].breaker.is_open(clock.now()) {
+                            0.0
+                        } else {
+                            1.0
+                        }
                     }),
                 ));
             }

@@ -28,11 +28,8 @@ pub(crate) fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, Stri
             } else {
                 verifier
             };
-            builder.with_client_cert_verifier(
-                verifier
-                    .build()
-                    .map_err(|e| format!("client_ca: {e}"))?,
-            )
+            builder
+                .with_client_cert_verifier(verifier.build().map_err(|e| format!("client_ca: {e}"))?)
         }
     };
     let mut config = builder

@@ -162,7 +162,10 @@ async fn connections_over_the_per_address_limit_are_dropped() {
         open.push(sender);
     }
     let fourth = client
-        .send(h.addr, garrison_testkit::client::get("/citizens/1", Some(&key)))
+        .send(
+            h.addr,
+            garrison_testkit::client::get("/citizens/1", Some(&key)),
+        )
         .await;
     assert!(fourth.is_err(), "the fourth connection must be refused");
     drop(open);
@@ -172,7 +175,10 @@ async fn connections_over_the_per_address_limit_are_dropped() {
     for _ in 0..100 {
         poll.tick().await;
         if let Ok(response) = client
-            .send(h.addr, garrison_testkit::client::get("/citizens/1", Some(&key)))
+            .send(
+                h.addr,
+                garrison_testkit::client::get("/citizens/1", Some(&key)),
+            )
             .await
         {
             accepted = response.status() == 200;

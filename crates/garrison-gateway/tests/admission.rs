@@ -12,7 +12,11 @@ async fn the_happy_path_over_mutual_tls_on_http1_and_h2() {
     let h = Harness::start(Setup::default()).await;
     let key = h.consumer("alice").key.clone();
     for protocol in [Protocol::Http1, Protocol::Http2] {
-        let mut sender = h.client("alice", protocol).open(h.addr).await.expect("connect");
+        let mut sender = h
+            .client("alice", protocol)
+            .open(h.addr)
+            .await
+            .expect("connect");
         assert_eq!(sender.protocol(), protocol, "ALPN negotiated {protocol:?}");
         let response = sender
             .send(get("/citizens/123?benefitType=pensions_credit", Some(&key)))
@@ -86,9 +90,11 @@ async fn a_valid_certificate_bound_to_another_consumer_is_forbidden() {
         .await
         .expect("response");
     assert_problem(&response, 403, "RESOURCE_FORBIDDEN");
-    assert!(json(&response)["detail"]
-        .as_str()
-        .is_some_and(|d| d.contains("certificate")));
+    assert!(
+        json(&response)["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("certificate"))
+    );
     assert_eq!(h.upstream.requests(), 0);
 }
 
@@ -168,15 +174,19 @@ async fn not_subscribed_and_outside_the_allow_lists_are_forbidden() {
     let h = Harness::start(Setup::default()).await;
     let carol = h.get_as("carol", "/citizens/1").await;
     assert_problem(&carol, 403, "RESOURCE_FORBIDDEN");
-    assert!(json(&carol)["detail"]
-        .as_str()
-        .is_some_and(|d| d.contains("subscribed")));
+    assert!(
+        json(&carol)["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("subscribed"))
+    );
     // erin may only call from 10.0.0.0/8; the test runs from 127.0.0.1.
     let erin = h.get_as("erin", "/citizens/1").await;
     assert_problem(&erin, 403, "RESOURCE_FORBIDDEN");
-    assert!(json(&erin)["detail"]
-        .as_str()
-        .is_some_and(|d| d.contains("address")));
+    assert!(
+        json(&erin)["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("address"))
+    );
     assert_eq!(h.upstream.requests(), 0);
 
     let closed = Harness::start(Setup {
@@ -203,17 +213,38 @@ async fn over_the_rate_is_throttled_with_retry_after_and_ratelimit_headers() {
     })
     .await;
     let key = h.consumer("alice").key.clone();
-    let mut sender = h.client("alice", Protocol::Http2).open(h.addr).await.expect("connect");
+    let mut sender = h
+        .client("alice", Protocol::Http2)
+        .open(h.addr)
+        .await
+        .expect("connect");
     let mut remaining = Vec::new();
     for _ in 0..3 {
-        let ok = sender.send(get("/citizens/1", Some(&key))).await.expect("response");
+        let ok = sender
+            .send(get("/citizens/1", Some(&key)))
+            .await
+            .expect("response");
         assert_eq!(ok.status(), 200);
         assert_eq!(ok.headers()["ratelimit-policy"], "\"standard\";q=3;w=180");
-        remaining.push(ok.headers()["ratelimit"].to_str().expect("ascii").to_owned());
+        remaining.push(
+            ok.headers()["ratelimit"]
+                .to_str()
+                .expect("ascii")
+                .to_owned(),
+        );
     }
-    assert!(remaining[0].starts_with("\"standard\";r=2;t="), "{remaining:?}");
-    assert!(remaining[2].starts_with("\"standard\";r=0;t="), "{remaining:?}");
-    let throttled = sender.send(get("/citizens/1", Some(&key))).await.expect("response");
+    assert!(
+        remaining[0].starts_with("\"standard\";r=2;t="),
+        "{remaining:?}"
+    );
+    assert!(
+        remaining[2].starts_with("\"standard\";r=0;t="),
+        "{remaining:?}"
+    );
+    let throttled = sender
+        .send(get("/citizens/1", Some(&key)))
+        .await
+        .expect("response");
     assert_problem(&throttled, 429, "MESSAGE_THROTTLED_OUT");
     let retry: u64 = throttled.headers()["retry-after"]
         .to_str()
@@ -236,5 +267,9 @@ async fn public_routes_need_no_key_but_still_a_permitted_address() {
         .await
         .expect("response");
     assert_eq!(response.status(), 200);
-    assert!(json(&response)["headers"].get("garrison-consumer").is_none());
+    assert!(
+        json(&response)["headers"]
+            .get("garrison-consumer")
+            .is_none()
+    );
 }

@@ -52,7 +52,10 @@ async fn forged_identity_and_hop_by_hop_headers_never_reach_the_upstream() {
     assert_eq!(response.status(), 200);
     let seen = &json(&response)["headers"];
     assert_eq!(seen["x-forwarded-for"], "127.0.0.1");
-    assert_eq!(seen["forwarded"], "for=127.0.0.1;proto=https;host=\"localhost\"");
+    assert_eq!(
+        seen["forwarded"],
+        "for=127.0.0.1;proto=https;host=\"localhost\""
+    );
     assert_eq!(seen["x-forwarded-proto"], "https");
     assert_eq!(seen["garrison-consumer"], "alice");
     assert!(seen.get("x-client-cert").is_none());
@@ -61,9 +64,19 @@ async fn forged_identity_and_hop_by_hop_headers_never_reach_the_upstream() {
     assert_eq!(seen["x-request-id"], "caller-chose-this-id");
     assert_eq!(response.headers()["x-request-id"], "caller-chose-this-id");
     let trace = seen["traceparent"].as_str().expect("traceparent");
-    assert!(trace.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{trace}");
-    assert!(!trace.contains("00f067aa0ba902b7"), "the gateway's hop gets its own parent id");
-    assert_eq!(response.headers()["x-upstream"], "test", "end-to-end headers pass back");
+    assert!(
+        trace.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+        "{trace}"
+    );
+    assert!(
+        !trace.contains("00f067aa0ba902b7"),
+        "the gateway's hop gets its own parent id"
+    );
+    assert_eq!(
+        response.headers()["x-upstream"],
+        "test",
+        "end-to-end headers pass back"
+    );
 }
 
 #[tokio::test]
@@ -77,12 +90,19 @@ async fn unknown_paths_methods_and_ambiguous_paths_get_problems() {
         .expect("response");
     assert_problem(&not_found, 404, "MATCHING_RESOURCE_NOT_FOUND");
     let wrong_method = client
-        .send(h.addr, request("DELETE", "/citizens/1", Some(&key), Bytes::new()))
+        .send(
+            h.addr,
+            request("DELETE", "/citizens/1", Some(&key), Bytes::new()),
+        )
         .await
         .expect("response");
     assert_problem(&wrong_method, 405, "METHOD_NOT_ALLOWED");
     assert_eq!(wrong_method.headers()["allow"], "GET, POST");
-    for path in ["/citizens/..%2Fadmin", "/citizens/%2e%2e", "/public//status"] {
+    for path in [
+        "/citizens/..%2Fadmin",
+        "/citizens/%2e%2e",
+        "/public//status",
+    ] {
         let response = client
             .send(h.addr, get(path, Some(&key)))
             .await
@@ -102,8 +122,14 @@ async fn an_upstream_that_refuses_hangs_or_resets_maps_to_502_504_502() {
     let reset = h.get_as("alice", "/boom/reset").await;
     assert_problem(&reset, 502, "BAD_GATEWAY");
     for response in [&refused, &hang, &reset] {
-        let detail = json(response)["detail"].as_str().expect("detail").to_owned();
-        assert!(!detail.contains("127.0.0.1"), "no internal address: {detail}");
+        let detail = json(response)["detail"]
+            .as_str()
+            .expect("detail")
+            .to_owned();
+        assert!(
+            !detail.contains("127.0.0.1"),
+            "no internal address: {detail}"
+        );
     }
 }
 
@@ -138,7 +164,11 @@ async fn an_idempotent_request_is_retried_on_another_target_when_one_refuses() {
         let response = h.get_as("alice", &format!("/pair/{i}")).await;
         assert_eq!(response.status(), 200, "request {i}");
     }
-    assert_eq!(h.upstream.requests(), 6, "each request reached the upstream once");
+    assert_eq!(
+        h.upstream.requests(),
+        6,
+        "each request reached the upstream once"
+    );
 }
 
 #[tokio::test]
@@ -149,7 +179,12 @@ async fn bodies_stream_within_their_limit_and_are_refused_past_it() {
     let small = client
         .send(
             h.addr,
-            request("POST", "/citizens/1", Some(&key), Bytes::from(vec![b'a'; 1000])),
+            request(
+                "POST",
+                "/citizens/1",
+                Some(&key),
+                Bytes::from(vec![b'a'; 1000]),
+            ),
         )
         .await
         .expect("response");
@@ -158,7 +193,12 @@ async fn bodies_stream_within_their_limit_and_are_refused_past_it() {
     let large = client
         .send(
             h.addr,
-            request("POST", "/citizens/1", Some(&key), Bytes::from(vec![b'a'; 2048])),
+            request(
+                "POST",
+                "/citizens/1",
+                Some(&key),
+                Bytes::from(vec![b'a'; 2048]),
+            ),
         )
         .await
         .expect("response");
@@ -185,7 +225,9 @@ async fn admin_get(admin: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(admin).await.expect("admin");
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .await
         .expect("write");
     let mut out = String::new();

@@ -39,7 +39,10 @@ async fn reloads_under_continuous_load_fail_no_request() {
                 if !reuse {
                     sender = client.open(h.addr).await.expect("connect");
                 }
-                match sender.send(get(&format!("/citizens/{i}-{n}"), Some(&key))).await {
+                match sender
+                    .send(get(&format!("/citizens/{i}-{n}"), Some(&key)))
+                    .await
+                {
                     Ok(r) if r.status() == 200 => ok.fetch_add(1, Ordering::Relaxed),
                     Ok(r) => {
                         eprintln!("status {} body {:?}", r.status(), r.body());
@@ -68,7 +71,9 @@ async fn reloads_under_continuous_load_fail_no_request() {
         h.gateway.reload().expect("valid configuration reloads");
         // Let traffic flow on the new snapshot before the next swap.
         assert!(
-            eventually(Duration::from_secs(10), || ok.load(Ordering::Relaxed) > before + 20).await,
+            eventually(Duration::from_secs(10), || ok.load(Ordering::Relaxed)
+                > before + 20)
+            .await,
             "traffic stalled after reload {round}"
         );
     }
@@ -86,7 +91,10 @@ async fn an_invalid_configuration_is_refused_and_the_old_one_keeps_serving() {
     let h = Harness::start(Setup::default()).await;
     let generation = h.gateway.generation();
     let good = std::fs::read_to_string(h.config_path()).expect("read");
-    let broken = good.replace("upstream: main\n    max_body_bytes: 1024", "upstream: mian\n    max_body_bytes: 1024");
+    let broken = good.replace(
+        "upstream: main\n    max_body_bytes: 1024",
+        "upstream: mian\n    max_body_bytes: 1024",
+    );
     assert_ne!(good, broken);
     std::fs::write(h.config_path(), &broken).expect("write");
     let error = h.gateway.reload().expect_err("refused");
@@ -116,12 +124,18 @@ async fn an_invalid_configuration_is_refused_and_the_old_one_keeps_serving() {
     assert_eq!(status, 400, "{body}");
     let problem: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(problem["code"], "CONFIG_INVALID");
-    assert!(problem["problems"][0]
-        .as_str()
-        .is_some_and(|p| p.contains("routes[0].upstream")));
+    assert!(
+        problem["problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("routes[0].upstream"))
+    );
 
     // Moving a listener needs a restart, and says so.
-    std::fs::write(h.config_path(), good.replace("address: 127.0.0.1:0", "address: 127.0.0.1:1")).expect("write");
+    std::fs::write(
+        h.config_path(),
+        good.replace("address: 127.0.0.1:0", "address: 127.0.0.1:1"),
+    )
+    .expect("write");
     let error = h.gateway.reload().expect_err("needs restart");
     assert!(error.to_string().contains("needs a restart"), "{error}");
 
@@ -130,17 +144,29 @@ async fn an_invalid_configuration_is_refused_and_the_old_one_keeps_serving() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(h.gateway.generation(), generation + 1);
     let (_, metrics) = admin(admin_addr, "GET", "/metrics", None).await;
-    assert!(metrics.contains("garrison_config_reloads_total{result=\"rejected\"} 3"), "{metrics}");
-    assert!(metrics.contains("garrison_config_reloads_total{result=\"ok\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("garrison_config_reloads_total{result=\"rejected\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("garrison_config_reloads_total{result=\"ok\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
 async fn saving_the_file_reloads_it_and_sighup_reloads_it_too() {
     let h = Harness::start(Setup::default()).await;
     let _watcher = garrison_gateway::watch_config(h.gateway.reloader()).expect("watch");
-    assert_problem(&h.get_as("alice", "/watched/1").await, 404, "MATCHING_RESOURCE_NOT_FOUND");
+    assert_problem(
+        &h.get_as("alice", "/watched/1").await,
+        404,
+        "MATCHING_RESOURCE_NOT_FOUND",
+    );
     h.rewrite(&Setup {
-        extra_routes: "  - name: watched\n    group: citizen\n    path: /watched/{id}\n    upstream: main\n".into(),
+        extra_routes:
+            "  - name: watched\n    group: citizen\n    path: /watched/{id}\n    upstream: main\n"
+                .into(),
         ..Setup::default()
     });
     assert!(
@@ -185,7 +211,10 @@ async fn health_readiness_and_metrics_are_served_on_the_admin_listener() {
     ] {
         assert!(metrics.contains(series), "missing {series} in\n{metrics}");
     }
-    assert!(!metrics.contains(&h.consumer("alice").key), "no key in metrics");
+    assert!(
+        !metrics.contains(&h.consumer("alice").key),
+        "no key in metrics"
+    );
     assert_eq!(admin(admin_addr, "GET", "/nope", None).await.0, 404);
     assert_eq!(admin(admin_addr, "GET", "/admin/reload", None).await.0, 405);
 }

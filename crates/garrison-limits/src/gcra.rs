@@ -164,7 +164,10 @@ mod tests {
         let cell = Cell::default();
         for i in 0..1000 {
             let now = SECOND + i * SECOND / 100;
-            assert!(matches!(quota.check(&cell, now), Decision::Allow { .. }), "{i}");
+            assert!(
+                matches!(quota.check(&cell, now), Decision::Allow { .. }),
+                "{i}"
+            );
         }
     }
 

@@ -16,7 +16,6 @@ pub struct LimiterFull {
     pub capacity: usize,
 }
 
-
 impl std::error::Error for LimiterFull {}
 
 impl std::fmt::Display for LimiterFull {

@@ -8,8 +8,8 @@
 use std::net::IpAddr;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use sha2::{Digest, Sha256};
 
@@ -172,7 +172,9 @@ mod tests {
     #[test]
     fn issues_distinct_server_and_client_certificates_from_one_ca() {
         let ca = CertificateAuthority::generate("Test CA").expect("ca");
-        let server = ca.issue_server(&["localhost", "127.0.0.1"]).expect("server");
+        let server = ca
+            .issue_server(&["localhost", "127.0.0.1"])
+            .expect("server");
         let client = ca.issue_client("consumer-a").expect("client");
         assert!(server.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(client.key_pem.contains("PRIVATE KEY"));
@@ -187,8 +189,9 @@ mod tests {
     #[test]
     fn a_reloaded_ca_keeps_issuing() {
         let ca = CertificateAuthority::generate("Dev CA").expect("ca");
-        let again = CertificateAuthority::from_pem("Dev CA", &ca.cert().cert_pem, &ca.cert().key_pem)
-            .expect("reload");
+        let again =
+            CertificateAuthority::from_pem("Dev CA", &ca.cert().cert_pem, &ca.cert().key_pem)
+                .expect("reload");
         assert_eq!(again.cert().cert_der, ca.cert().cert_der);
         again.issue_client("later").expect("issues");
     }

@@ -113,7 +113,10 @@ pub enum Sender {
 
 impl Sender {
     /// Sends `request` and collects the response body.
-    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> std::io::Result<Response<Bytes>> {
+    pub async fn send(
+        &mut self,
+        request: Request<Full<Bytes>>,
+    ) -> std::io::Result<Response<Bytes>> {
         let other = |e: hyper::Error| std::io::Error::other(e);
         let response = match self {
             Sender::Http1(s) => {

@@ -8,8 +8,8 @@
 //! It counts requests and connections so tests can assert what reached it.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,7 +33,9 @@ pub struct TestUpstream {
 impl TestUpstream {
     /// Starts an upstream on `127.0.0.1:0`.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind upstream");
         let upstream = TestUpstream {
             addr: listener.local_addr().expect("addr"),
             requests: Arc::new(AtomicUsize::new(0)),

@@ -11,7 +11,11 @@ use garrison_core::{ApiKey, Environment};
 use garrison_gateway::Gateway;
 
 #[derive(Parser)]
-#[command(name = "garrison", version, about = "A contract-first API gateway for sharing sensitive data")]
+#[command(
+    name = "garrison",
+    version,
+    about = "A contract-first API gateway for sharing sensitive data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -100,7 +104,10 @@ where
     Fut: std::future::Future<Output = Result<(), String>>,
 {
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("garrison: cannot start the runtime: {e}");
@@ -157,7 +164,11 @@ fn check(file: &Path) -> ExitCode {
 fn key(command: KeyCommand) -> ExitCode {
     match command {
         KeyCommand::Generate { test } => {
-            let env = if test { Environment::Test } else { Environment::Live };
+            let env = if test {
+                Environment::Test
+            } else {
+                Environment::Live
+            };
             match ApiKey::generate(env) {
                 Ok(key) => {
                     println!("key:    {}", key.expose());
@@ -221,7 +232,12 @@ async fn serve(config: PathBuf) -> Result<(), String> {
     run_until_stopped(gateway).await
 }
 
-async fn up(data_dir: PathBuf, listen: String, admin: String, upstream: SocketAddr) -> Result<(), String> {
+async fn up(
+    data_dir: PathBuf,
+    listen: String,
+    admin: String,
+    upstream: SocketAddr,
+) -> Result<(), String> {
     let demo = garrison_demo::prepare(&data_dir, &listen, &admin, &upstream.to_string())
         .map_err(|e| e.to_string())?;
     garrison_demo::upstream::spawn(upstream)
@@ -241,7 +257,14 @@ fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway) {
     let host = if gw.starts_with("127.0.0.1") {
         gw.clone()
     } else {
-        format!("localhost:{}", gateway.listen_addrs().first().map(|a| a.port()).unwrap_or(8443))
+        format!(
+            "localhost:{}",
+            gateway
+                .listen_addrs()
+                .first()
+                .map(|a| a.port())
+                .unwrap_or(8443)
+        )
     };
     let ca = demo.ca_file.display();
     let mut out = String::new();

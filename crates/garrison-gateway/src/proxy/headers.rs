@@ -135,10 +135,12 @@ pub(crate) fn set_forwarded(
             let _ = write!(forwarded, "for=\"[{v6}]\";proto=https");
         }
     }
-    if let Some(host) = host.and_then(|h| h.to_str().ok()) {
-        if host.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b';' && b != b',') {
-            let _ = write!(forwarded, ";host=\"{host}\"");
-        }
+    if let Some(host) = host.and_then(|h| h.to_str().ok())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b';' && b != b',')
+    {
+        let _ = write!(forwarded, ";host=\"{host}\"");
     }
     if let Ok(v) = HeaderValue::from_str(&xff) {
         headers.insert("x-forwarded-for", v);
@@ -208,7 +210,9 @@ fn parse_traceparent(text: &str) -> Option<(&str, &str)> {
     let (version, trace, parent, flags) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let lower_hex = |s: &str, n: usize| {
-        s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
     let valid = version == "00"
         && parts.next().is_none()
@@ -255,7 +259,10 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
         let h = map(&[("x-forwarded-for", "198.51.100.7, 203.0.113.9, 10.1.1.1")]);
         let peer: IpAddr = "10.2.2.2".parse().expect("ip");
-        assert_eq!(client_ip(peer, &h, &trusted), "203.0.113.9".parse::<IpAddr>().expect("ip"));
+        assert_eq!(
+            client_ip(peer, &h, &trusted),
+            "203.0.113.9".parse::<IpAddr>().expect("ip")
+        );
         let untrusted: IpAddr = "192.0.2.1".parse().expect("ip");
         assert_eq!(client_ip(untrusted, &h, &trusted), untrusted);
         assert_eq!(client_ip(peer, &h, &[]), peer);
@@ -265,7 +272,12 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "192.0.2.1");
         assert_eq!(h["forwarded"], "for=192.0.2.1;proto=https");
         let mut h = map(&[("x-forwarded-for", "203.0.113.9")]);
-        set_forwarded(&mut h, peer, true, Some(&HeaderValue::from_static("api.example")));
+        set_forwarded(
+            &mut h,
+            peer,
+            true,
+            Some(&HeaderValue::from_static("api.example")),
+        );
         assert_eq!(h["x-forwarded-for"], "203.0.113.9, 10.2.2.2");
         assert_eq!(h["x-forwarded-host"], "api.example");
     }
@@ -278,7 +290,10 @@ mod tests {
         let text = replaced.to_str().expect("ascii");
         assert_eq!(text.len(), 36);
         assert_eq!(&text[14..15], "4", "version nibble in {text}");
-        assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"), "variant in {text}");
+        assert!(
+            matches!(&text[19..20], "8" | "9" | "a" | "b"),
+            "variant in {text}"
+        );
         assert_ne!(request_id(&HeaderMap::new()), request_id(&HeaderMap::new()));
     }
 

@@ -106,7 +106,11 @@ async fn proxy(
                 "The resource does not support this method.",
             )
             .into_response(&exchange.request_id);
-            let list = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+            let list = allowed
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
             if let Ok(value) = HeaderValue::from_str(&list) {
                 response.headers_mut().insert(header::ALLOW, value);
             }
@@ -124,13 +128,13 @@ async fn proxy(
 
     // --- admit ---------------------------------------------------------------------------
     policy::admit(snapshot, conn, route, request.headers(), exchange)?;
-    if let Some(length) = request.body().size_hint().exact() {
-        if length > route.max_body {
-            return Err(GatewayError::downstream(
-                ProblemCode::PayloadTooLarge,
-                "The request body is larger than this resource accepts.",
-            ));
-        }
+    if let Some(length) = request.body().size_hint().exact()
+        && length > route.max_body
+    {
+        return Err(GatewayError::downstream(
+            ProblemCode::PayloadTooLarge,
+            "The request body is larger than this resource accepts.",
+        ));
     }
 
     // --- forward -------------------------------------------------------------------------
@@ -150,10 +154,18 @@ async fn proxy(
     } else {
         headers.remove(&CONSUMER);
     }
-    headers::set_forwarded(headers, conn.peer.ip(), trusted_peer, original_host.as_ref());
+    headers::set_forwarded(
+        headers,
+        conn.peer.ip(),
+        trusted_peer,
+        original_host.as_ref(),
+    );
     headers.remove(&API_KEY);
     if let Some(consumer) = exchange.consumer {
-        headers.insert(CONSUMER.clone(), snapshot.consumers[consumer].header.clone());
+        headers.insert(
+            CONSUMER.clone(),
+            snapshot.consumers[consumer].header.clone(),
+        );
     }
     headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
     let traceparent = headers::traceparent(headers);
@@ -179,7 +191,9 @@ async fn proxy(
     // --- respond -------------------------------------------------------------------------
     let (mut parts, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
-    parts.headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
+    parts
+        .headers
+        .insert(REQUEST_ID.clone(), exchange.request_id.clone());
     if let Some(admission) = &exchange.admission {
         admission.write_headers(&mut parts.headers);
     }
@@ -197,7 +211,7 @@ fn host_of(request: &Request<Incoming>) -> std::borrow::Cow<'_, str> {
                 .headers()
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
-                .map(|h| strip_port(h))
+                .map(strip_port)
         })
         .unwrap_or("");
     if raw.bytes().any(|b| b.is_ascii_uppercase()) {

@@ -67,10 +67,7 @@ fn forbidden(detail: &'static str) -> GatewayError {
 fn invalid_credentials() -> GatewayError {
     // One message for unknown, malformed and revoked keys: the caller learns nothing about
     // which keys exist.
-    GatewayError::downstream(
-        ProblemCode::InvalidCredentials,
-        "The API key is not valid.",
-    )
+    GatewayError::downstream(ProblemCode::InvalidCredentials, "The API key is not valid.")
 }
 
 /// Runs the checks of `route` for this request; on success the exchange knows its consumer

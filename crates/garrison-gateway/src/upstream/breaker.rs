@@ -56,7 +56,10 @@ impl Breaker {
 
     /// Records a failure; the threshold-th consecutive one opens the circuit.
     pub(crate) fn failure(&self, now: u64) {
-        let failures = self.failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        let failures = self
+            .failures
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
         if failures >= self.threshold {
             self.open_until
                 .store(now.saturating_add(self.cooldown).max(1), Ordering::Release);

@@ -240,10 +240,10 @@ impl PoolCache {
             .pools
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(pool) = pools.get(&config.name) {
-            if same_settings(&pool.config, config) {
-                return pool.clone();
-            }
+        if let Some(pool) = pools.get(&config.name)
+            && same_settings(&pool.config, config)
+        {
+            return pool.clone();
         }
         let pool = Arc::new(UpstreamPool::new(config, clock));
         pools.insert(config.name.clone(), pool.clone());

@@ -82,7 +82,13 @@ impl Harness {
             .expose()
             .to_owned();
         let mut harness_setup = setup;
-        let yaml = render(&harness_setup, &consumers, upstream.addr, refused, &admin_token);
+        let yaml = render(
+            &harness_setup,
+            &consumers,
+            upstream.addr,
+            refused,
+            &admin_token,
+        );
         let path = dir.join("garrison.yaml");
         std::fs::write(&path, yaml).expect("write config");
         let config = garrison_config::load(&path).unwrap_or_else(|e| panic!("test config: {e}"));
@@ -156,12 +162,7 @@ fn render(
     refused: SocketAddr,
     admin_token: &str,
 ) -> String {
-    let c = |name: &str| {
-        consumers
-            .iter()
-            .find(|c| c.name == name)
-            .expect("consumer")
-    };
+    let c = |name: &str| consumers.iter().find(|c| c.name == name).expect("consumer");
     let digest = |name: &str| ApiKey::from_plaintext(c(name).key.as_str()).digest();
     let fp = |name: &str| c(name).cert.fingerprint_hex();
     format!(
@@ -311,13 +312,18 @@ pub fn assert_problem(response: &Response<Bytes>, status: u16, code: &str) {
         String::from_utf8_lossy(response.body())
     );
     assert_eq!(
-        response.headers()["content-type"], "application/problem+json",
+        response.headers()["content-type"],
+        "application/problem+json",
         "content type"
     );
     let body = garrison_testkit::client::json(response);
     assert_eq!(body["code"], code, "code in {body}");
     assert_eq!(body["status"], status);
-    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("tag:garrison.dev")));
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("tag:garrison.dev"))
+    );
     assert!(body["requestId"].is_string(), "request id in {body}");
 }
 
