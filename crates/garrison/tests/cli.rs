@@ -1,0 +1,209 @@
+//! The `garrison` binary as a newcomer uses it: `up` on a fresh data directory, the printed
+//! commands working, a graceful stop on Ctrl-C, and `config check` / `key` on the command line.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use garrison_testkit::client::{Protocol, TlsClient, get, json};
+use garrison_testkit::pki::IssuedCert;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BIN: &str = env!("CARGO_BIN_EXE_garrison");
+
+async fn free_port() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+async fn ready(admin: SocketAddr) -> bool {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(admin).await else {
+        return false;
+    };
+    let request = b"GET /readyz HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request).await.is_err() {
+        return false;
+    }
+    let mut out = String::new();
+    let _ = stream.read_to_string(&mut out).await;
+    out.starts_with("HTTP/1.1 200")
+}
+
+/// Polls readiness every 100 ms for up to 30 s.
+async fn wait_ready(admin: SocketAddr) -> bool {
+    let mut poll = tokio::time::interval(Duration::from_millis(100));
+    for _ in 0..300 {
+        poll.tick().await;
+        if ready(admin).await {
+            return true;
+        }
+    }
+    false
+}
+
+fn consumer_identity(dir: &Path, name: &str) -> (IssuedCert, String) {
+    let read = |file: &str| {
+        std::fs::read_to_string(dir.join("demo").join(name).join(file)).expect("demo file")
+    };
+    (
+        IssuedCert {
+            cert_pem: read("client.pem"),
+            key_pem: read("client.key"),
+            cert_der: Vec::new(),
+        },
+        read("api-key"),
+    )
+}
+
+#[tokio::test]
+async fn garrison_up_serves_the_demo_over_mutual_tls_and_stops_on_ctrl_c() {
+    let dir = garrison_testkit::temp_dir("up");
+    let (gateway, admin, upstream) = (free_port().await, free_port().await, free_port().await);
+    let run = |dir: &Path| {
+        Command::new(BIN)
+            .args(["up", "--data-dir"])
+            .arg(dir)
+            .args(["--listen", &gateway.to_string()])
+            .args(["--admin", &admin.to_string()])
+            .args(["--upstream", &upstream.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn garrison up")
+    };
+    let mut child = run(&dir);
+    assert!(wait_ready(admin).await, "garrison up became ready");
+
+    let ca = std::fs::read_to_string(dir.join("pki/ca.pem")).expect("ca");
+    let (cert, key) = consumer_identity(&dir, "dvla-licensing");
+    let config = std::fs::read_to_string(dir.join("garrison.yaml")).expect("config");
+    assert!(
+        !config.contains(&key),
+        "the configuration holds only the digest"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("demo/dvla-licensing/api-key"))
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the key file is private to its owner");
+    }
+    let client = TlsClient::new(&ca, Some(&cert), Protocol::Http1);
+    let response = client
+        .send(gateway, get("/demo/v1/echo", Some(&key)))
+        .await
+        .expect("demo call");
+    assert_eq!(response.status(), 200);
+    assert_eq!(json(&response)["consumer"], "dvla-licensing");
+    assert_eq!(json(&response)["apiKeyForwarded"], false);
+
+    // Ctrl-C: a graceful, successful exit.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        use std::io::Read;
+        out.read_to_string(&mut stdout).expect("stdout");
+    }
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "exit status {exit:?}");
+    assert!(stdout.contains("Garrison is up."), "{stdout}");
+    assert!(stdout.contains("curl --cacert"), "{stdout}");
+
+    // A second run reuses the directory: the same key still works.
+    let mut child = run(&dir);
+    assert!(wait_ready(admin).await, "garrison up became ready again");
+    let response = client
+        .send(gateway, get("/demo/v1/echo", Some(&key)))
+        .await
+        .expect("demo call");
+    assert_eq!(response.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn config_check_reports_every_problem_with_file_line_and_field() {
+    let dir = garrison_testkit::temp_dir("check");
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        "listeners:\n  - name: public\n    address: 127.0.0.1:0\nupstreams:\n  - name: a\n    targets: [127.0.0.1:9]\nroutes:\n  - name: r\n    path: /x\n    upstream: b\nplans:\n  - name: p\n    rate: 0/s\n",
+    )
+    .expect("write");
+    let output = Command::new(BIN)
+        .args(["config", "check"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.yaml:10:15: routes[0].upstream: no upstream is named \"b\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad.yaml:13:11: plans[0].rate:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 problems found"), "{stderr}");
+
+    let good = dir.join("good.yaml");
+    std::fs::write(
+        &good,
+        "listeners:\n  - name: public\n    address: 127.0.0.1:0\n",
+    )
+    .expect("write");
+    let output = Command::new(BIN)
+        .args(["config", "check"])
+        .arg(&good)
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("ok"));
+}
+
+#[test]
+fn key_generate_and_digest_agree() {
+    let output = Command::new(BIN)
+        .args(["key", "generate", "--test"])
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("key:    "))
+        .expect("key line");
+    let digest = text
+        .lines()
+        .find_map(|l| l.strip_prefix("digest: "))
+        .expect("digest line");
+    assert!(key.starts_with("grn_test_"));
+    assert!(garrison_core::api_key::check_format(key).is_ok());
+    let mut child = Command::new(BIN)
+        .args(["key", "digest"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{key}\n").as_bytes())
+            .expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), digest);
+}
