@@ -76,12 +76,7 @@ async fn serve_connection(
     let limits = snapshot.settings.limits.clone();
     match listener.tls.clone() {
         None => {
-            let identity = ConnectionIdentity {
-                peer,
-                client_cert: None,
-                tls: false,
-                listener: index,
-            };
+            let identity = ConnectionIdentity::new(peer, None, false, index);
             serve_http(state, stream, identity, None, &limits, watcher).await;
         }
         Some(config) => {
@@ -114,12 +109,7 @@ async fn serve_connection(
                 .and_then(|chain| chain.first())
                 .map(|leaf| CertFingerprint::of_der(leaf));
             let h2 = session.alpn_protocol() == Some(b"h2");
-            let identity = ConnectionIdentity {
-                peer,
-                client_cert,
-                tls: true,
-                listener: index,
-            };
+            let identity = ConnectionIdentity::new(peer, client_cert, true, index);
             serve_http(state, tls, identity, Some(h2), &limits, watcher).await;
         }
     }

@@ -1,10 +1,11 @@
 //! Header rules applied to every proxied request and response.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ipnet::IpNet;
+
+use crate::identity::ConnectionIdentity;
 
 /// Headers that describe one connection (RFC 9110 §7.6.1) and never cross the gateway.
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -111,42 +112,31 @@ pub(crate) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) ->
 }
 
 /// Sets `X-Forwarded-For`, `-Proto`, `-Host` and `Forwarded` for the upstream. From a trusted
-/// proxy the existing chain is extended; otherwise it starts with the peer.
+/// proxy the existing chain is extended; otherwise it starts with the peer, whose values were
+/// formatted when the connection was accepted.
 pub(crate) fn set_forwarded(
     headers: &mut HeaderMap,
-    peer: IpAddr,
+    conn: &ConnectionIdentity,
     trusted_peer: bool,
     host: Option<&HeaderValue>,
 ) {
-    let peer = canonical(peer);
-    let xff = match headers.get("x-forwarded-for").filter(|_| trusted_peer) {
-        Some(existing) => format!("{}, {peer}", existing.to_str().unwrap_or_default()),
-        None => peer.to_string(),
-    };
-    let mut forwarded = match headers.get(header::FORWARDED).filter(|_| trusted_peer) {
-        Some(existing) => format!("{}, ", existing.to_str().unwrap_or_default()),
-        None => String::new(),
-    };
-    match peer {
-        IpAddr::V4(v4) => {
-            let _ = write!(forwarded, "for={v4};proto=https");
-        }
-        IpAddr::V6(v6) => {
-            let _ = write!(forwarded, "for=\"[{v6}]\";proto=https");
-        }
-    }
-    if let Some(host) = host.and_then(|h| h.to_str().ok())
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b';' && b != b',')
-    {
-        let _ = write!(forwarded, ";host=\"{host}\"");
-    }
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert("x-forwarded-for", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&forwarded) {
-        headers.insert(header::FORWARDED, v);
+    if trusted_peer {
+        let extend = |existing: Option<&HeaderValue>, own: &HeaderValue| {
+            existing
+                .and_then(|e| e.to_str().ok())
+                .and_then(|e| {
+                    HeaderValue::from_str(&format!("{e}, {}", own.to_str().unwrap_or_default()))
+                        .ok()
+                })
+                .unwrap_or_else(|| own.clone())
+        };
+        let xff = extend(headers.get("x-forwarded-for"), &conn.forwarded_for);
+        let forwarded = extend(headers.get(header::FORWARDED), &conn.forwarded);
+        headers.insert("x-forwarded-for", xff);
+        headers.insert(header::FORWARDED, forwarded);
+    } else {
+        headers.insert("x-forwarded-for", conn.forwarded_for.clone());
+        headers.insert(header::FORWARDED, conn.forwarded.clone());
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
     if let Some(host) = host {
@@ -267,19 +257,21 @@ mod tests {
         assert_eq!(client_ip(untrusted, &h, &trusted), untrusted);
         assert_eq!(client_ip(peer, &h, &[]), peer);
 
+        let from = |ip: IpAddr| ConnectionIdentity::new((ip, 443).into(), None, true, 0);
         let mut h = map(&[("x-forwarded-for", "6.6.6.6"), ("forwarded", "for=6.6.6.6")]);
-        set_forwarded(&mut h, untrusted, false, None);
+        set_forwarded(&mut h, &from(untrusted), false, None);
         assert_eq!(h["x-forwarded-for"], "192.0.2.1");
         assert_eq!(h["forwarded"], "for=192.0.2.1;proto=https");
         let mut h = map(&[("x-forwarded-for", "203.0.113.9")]);
-        set_forwarded(
-            &mut h,
-            peer,
-            true,
-            Some(&HeaderValue::from_static("api.example")),
-        );
+        let host = HeaderValue::from_static("api.example");
+        set_forwarded(&mut h, &from(peer), true, Some(&host));
         assert_eq!(h["x-forwarded-for"], "203.0.113.9, 10.2.2.2");
+        assert_eq!(h["forwarded"], "for=10.2.2.2;proto=https");
         assert_eq!(h["x-forwarded-host"], "api.example");
+        let v6: IpAddr = "2001:db8::1".parse().expect("ip");
+        let mut h = HeaderMap::new();
+        set_forwarded(&mut h, &from(v6), false, None);
+        assert_eq!(h["forwarded"], "for=\"[2001:db8::1]\";proto=https");
     }
 
     #[test]

@@ -154,12 +154,7 @@ async fn proxy(
     } else {
         headers.remove(&CONSUMER);
     }
-    headers::set_forwarded(
-        headers,
-        conn.peer.ip(),
-        trusted_peer,
-        original_host.as_ref(),
-    );
+    headers::set_forwarded(headers, conn, trusted_peer, original_host.as_ref());
     headers.remove(&API_KEY);
     if let Some(consumer) = exchange.consumer {
         headers.insert(
