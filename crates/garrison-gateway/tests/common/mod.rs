@@ -30,6 +30,7 @@ pub struct Setup {
     pub limits: &'static str,
     pub extra_routes: String,
     pub breaker_failures: u32,
+    pub access_log: bool,
 }
 
 impl Default for Setup {
@@ -42,6 +43,7 @@ impl Default for Setup {
             limits: "",
             extra_routes: String::new(),
             breaker_failures: 100,
+            access_log: false,
         }
     }
 }
@@ -172,7 +174,7 @@ admin:
   token_digest: "{admin}"
 gateway:
   allow: {allow}
-  access_log: false
+  access_log: {access_log}
   limits:
     header_read_timeout: 1s
     body_timeout: 1s
@@ -289,6 +291,7 @@ subscriptions:
         limits = setup.limits,
         policy = setup.client_certificates,
         failures = setup.breaker_failures,
+        access_log = setup.access_log,
         extra = setup.extra_routes,
         rate = setup.rate,
         burst = setup.burst,
