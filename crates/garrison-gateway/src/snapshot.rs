@@ -22,7 +22,7 @@ use crate::upstream::{PoolCache, UpstreamPool};
 /// State that outlives snapshots: rate-limit cells, metrics and warm upstream pools.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) limiter: LocalLimiter,
+    pub(crate) limiter: Arc<LocalLimiter>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) pools: PoolCache,
 }
@@ -30,7 +30,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new() -> Self {
         Shared {
-            limiter: LocalLimiter::new(1_000_000),
+            limiter: Arc::new(LocalLimiter::new(1_000_000)),
             metrics: Arc::new(Metrics::default()),
             pools: PoolCache::default(),
         }
@@ -321,6 +321,11 @@ impl Snapshot {
                 ));
             }
         }
+        let limiter = shared.limiter.clone();
+        gauges.push((
+            "garrison_ratelimit_cells".to_owned(),
+            Box::new(move || limiter.len() as f64),
+        ));
         gauges.push((
             "garrison_config_generation".to_owned(),
             Box::new({

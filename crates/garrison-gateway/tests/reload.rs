@@ -208,6 +208,7 @@ async fn health_readiness_and_metrics_are_served_on_the_admin_listener() {
         "garrison_requests_total{route=\"citizen\",consumer=\"carol\",status=\"403\"} 1",
         "garrison_request_duration_seconds_count{route=\"citizen\"} 2",
         "garrison_upstream_target_up{upstream=\"main\"",
+        "garrison_ratelimit_cells 5",
     ] {
         assert!(metrics.contains(series), "missing {series} in\n{metrics}");
     }
