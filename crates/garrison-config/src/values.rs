@@ -13,7 +13,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) {
             format!("{text:?} is too long")
         } else {
-            format!("{text:?} does not start with a whole number")
+            format!("{text:?} does not start with a whole number: write e.g. 500ms, 10s, 5m or 1h")
         }
     })?;
     let seconds_per_unit = match unit {

@@ -1,0 +1,521 @@
+#!/usr/bin/env bash
+# Garrison against nginx (and HAProxy, if installed) on this machine. See bench/README.md.
+#
+# The proxy under test runs alone on core $PROXY_CPU; the shared upstream (an nginx worker
+# answering a small JSON body) and the load generator share core $LOAD_CPU. Every scenario
+# runs against each proxy in turn, in the same run, so the ratios to nginx compare runs made
+# minutes apart on the same machine. Only 127.0.0.1 is ever contacted; everything started
+# here is stopped on exit.
+#
+# Settings (environment): DURATION (s, default 10), WARMUP (s, 2), CONNECTIONS (50),
+# KEYS (1000), ROUNDS (1; runs are pooled across rounds), PROXIES ("nginx garrison haproxy",
+# haproxy only if installed), SCENARIOS ("plain keys tls handshake"), PROXY_CPU (0),
+# LOAD_CPU (1), BENCH_WORK (bench/work), SKIP_BUILD (unset).
+#
+# Output: a Markdown table on standard output and in bench/results/latest.md; raw per-run
+# figures in bench/results/latest-raw.tsv.
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
+WORK=${BENCH_WORK:-$BENCH/work}
+RESULTS=$BENCH/results
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+CONNECTIONS=${CONNECTIONS:-50}
+KEYS=${KEYS:-1000}
+ROUNDS=${ROUNDS:-1}
+PROXY_CPU=${PROXY_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+SCENARIOS=${SCENARIOS:-plain keys tls handshake}
+if [ -z "${PROXIES:-}" ]; then
+    PROXIES="nginx garrison"
+    if command -v haproxy >/dev/null 2>&1; then PROXIES="$PROXIES haproxy"; fi
+fi
+
+# Ports (127.0.0.1 only).
+UPSTREAM_PORT=18080
+declare -A PLAIN_PORT=([nginx]=18100 [garrison]=18200 [haproxy]=18300)
+declare -A TLS_PORT=([nginx]=18143 [garrison]=18243 [haproxy]=18343)
+GARRISON_ADMIN=127.0.0.1:18291
+
+GARRISON=$ROOT/target/release/garrison
+LOADGEN=$ROOT/target/release/garrison-loadgen
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { echo "bench: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+for tool in nginx taskset openssl getconf awk pgrep; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing: run bench/setup.sh"
+done
+case " $PROXIES " in
+*" haproxy "*) command -v haproxy >/dev/null 2>&1 || die "haproxy is missing: run bench/setup.sh" ;;
+esac
+[ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] || die "two cores are needed (proxy on one, load on the other)"
+
+# --- build ----------------------------------------------------------------------------------
+if [ -z "${SKIP_BUILD:-}" ]; then
+    log "building garrison and garrison-loadgen (release)"
+    (cd "$ROOT" && cargo build --release --quiet -p garrison -p garrison-loadgen)
+fi
+[ -x "$GARRISON" ] && [ -x "$LOADGEN" ] || die "release binaries missing (unset SKIP_BUILD)"
+
+mkdir -p "$WORK" "$RESULTS"
+cd "$WORK"
+
+# --- processes: started here, stopped on exit ------------------------------------------------
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_port() {
+    local port=$1 i
+    for i in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    die "nothing listens on 127.0.0.1:$port (see the logs in $WORK)"
+}
+
+# --- TLS material: a CA, a server and a client certificate (ECDSA P-256) -------------------
+make_pki() {
+    mkdir -p pki
+    cat > pki/openssl.cnf <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost,IP:127.0.0.1
+authorityKeyIdentifier = keyid
+[client]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:bench-client
+authorityKeyIdentifier = keyid
+EOF
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out pki/ca.key 2>/dev/null
+    openssl req -x509 -new -key pki/ca.key -config pki/openssl.cnf -extensions ca \
+        -subj "/CN=Garrison bench CA" -days 3650 -out pki/ca.pem
+    local n
+    for n in server client; do
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "pki/$n.key" 2>/dev/null
+        openssl req -new -key "pki/$n.key" -config pki/openssl.cnf -subj "/CN=bench-$n" \
+            -out "pki/$n.csr" 2>/dev/null
+        openssl x509 -req -in "pki/$n.csr" -CA pki/ca.pem -CAkey pki/ca.key \
+            -set_serial "0x$(openssl rand -hex 8)" -days 825 -extfile pki/openssl.cnf \
+            -extensions "$n" -out "pki/$n.pem" 2>/dev/null
+    done
+    cat pki/server.pem pki/server.key > pki/server-with-key.pem
+}
+if [ ! -s pki/server-with-key.pem ]; then
+    log "creating the test PKI in $WORK/pki"
+    make_pki
+fi
+
+# --- API keys: $KEYS Garrison keys (grn_live_…), kept with their digests ---------------------
+if [ ! -s keys.tsv ] || [ "$(wc -l < keys.tsv)" -ne "$KEYS" ]; then
+    log "issuing $KEYS API keys with 'garrison key generate'"
+    : > keys.tsv
+    for _ in $(seq "$KEYS"); do
+        "$GARRISON" key generate | awk '/^key:/ {k=$2} /^digest:/ {d=$2} END {print k "\t" d}' >> keys.tsv
+    done
+fi
+cut -f1 keys.tsv > keys.txt
+awk -F'\t' '{printf "%s c%04d;\n", $1, NR}' keys.tsv > keys-nginx.map
+awk -F'\t' '{printf "%s c%04d\n", $1, NR}' keys.tsv > keys-haproxy.map
+
+# --- the shared upstream: one nginx worker on the load core -------------------------------
+mkdir -p upstream/tmp
+cat > upstream/nginx.conf <<EOF
+worker_processes 1;
+daemon off;
+pid nginx.pid;
+error_log error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    server_tokens off;
+    keepalive_requests 10000000;
+    keepalive_timeout 75s;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    server {
+        listen 127.0.0.1:$UPSTREAM_PORT;
+        location / {
+            default_type application/json;
+            return 200 '{"ok":true,"service":"bench-upstream"}\n';
+        }
+    }
+}
+EOF
+
+# --- nginx as the proxy under test ---------------------------------------------------------
+mkdir -p nginx/tmp
+# What Garrison does for every request, as far as nginx can: X-Forwarded-*, a request id to
+# the upstream and back to the caller, keep-alive to the upstream.
+cat > nginx/proxy-headers.conf <<'EOF'
+proxy_http_version 1.1;
+proxy_set_header Connection "";
+proxy_set_header Host $proxy_host;
+proxy_set_header X-Forwarded-For $remote_addr;
+proxy_set_header X-Forwarded-Proto $scheme;
+proxy_set_header X-Forwarded-Host $host;
+proxy_set_header X-Request-ID $request_id;
+add_header X-Request-ID $request_id always;
+EOF
+cat > nginx/locations.conf <<'EOF'
+location = /plain {
+    include proxy-headers.conf;
+    proxy_pass http://bench_upstream;
+}
+location = /key {
+    if ($consumer = "") {
+        return 401;
+    }
+    limit_req zone=per_key burst=1000 nodelay;
+    include proxy-headers.conf;
+    proxy_set_header X-Api-Key "";
+    proxy_set_header Garrison-Consumer $consumer;
+    proxy_pass http://bench_upstream;
+}
+EOF
+cat > nginx/nginx.conf <<EOF
+worker_processes 1;
+daemon off;
+pid nginx.pid;
+error_log error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    server_tokens off;
+    keepalive_requests 10000000;
+    keepalive_timeout 75s;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+
+    # The consumer of each of the $KEYS keys, and a per-consumer limit that never triggers.
+    map_hash_bucket_size 256;
+    map_hash_max_size 16384;
+    map \$http_x_api_key \$consumer {
+        default "";
+        include $WORK/keys-nginx.map;
+    }
+    limit_req_zone \$consumer zone=per_key:10m rate=100000r/s;
+    limit_req_status 429;
+
+    upstream bench_upstream {
+        server 127.0.0.1:$UPSTREAM_PORT;
+        keepalive 64;
+        keepalive_requests 10000000;
+    }
+    server {
+        listen 127.0.0.1:${PLAIN_PORT[nginx]};
+        include locations.conf;
+    }
+    server {
+        listen 127.0.0.1:${TLS_PORT[nginx]} ssl;
+        ssl_protocols TLSv1.3;
+        ssl_certificate $WORK/pki/server.pem;
+        ssl_certificate_key $WORK/pki/server.key;
+        ssl_client_certificate $WORK/pki/ca.pem;
+        ssl_verify_client on;
+        include locations.conf;
+    }
+}
+EOF
+
+# --- Garrison --------------------------------------------------------------------------------
+mkdir -p garrison
+{
+    cat <<EOF
+# Written by bench/run.sh.
+admin:
+  listen: $GARRISON_ADMIN
+gateway:
+  access_log: false
+listeners:
+  - name: plain
+    address: 127.0.0.1:${PLAIN_PORT[garrison]}
+  - name: mtls
+    address: 127.0.0.1:${TLS_PORT[garrison]}
+    tls:
+      certificate: $WORK/pki/server.pem
+      key: $WORK/pki/server.key
+      client_certificates: required
+      client_ca: $WORK/pki/ca.pem
+upstreams:
+  - name: bench-upstream
+    targets: [127.0.0.1:$UPSTREAM_PORT]
+routes:
+  - name: plain
+    methods: [GET]
+    path: /plain
+    upstream: bench-upstream
+    auth: public
+  - name: key
+    group: bench
+    methods: [GET]
+    path: /key
+    upstream: bench-upstream
+    auth: api_key
+plans:
+  - name: never-reached
+    rate: 100000/s
+    burst: 1000
+consumers:
+EOF
+    awk -F'\t' '{printf "  - name: c%04d\n    keys:\n      - id: k1\n        digest: \"%s\"\n", NR, $2}' keys.tsv
+    echo "subscriptions:"
+    awk -F'\t' '{printf "  - consumer: c%04d\n    group: bench\n    plan: never-reached\n", NR}' keys.tsv
+} > garrison/garrison.yaml
+"$GARRISON" config check garrison/garrison.yaml >/dev/null
+
+# --- HAProxy ---------------------------------------------------------------------------------
+mkdir -p haproxy
+cat > haproxy/haproxy.cfg <<EOF
+global
+    nbthread 1
+    maxconn 4096
+    ssl-default-bind-options ssl-min-ver TLSv1.3
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 30s
+    timeout http-keep-alive 60s
+    option http-keep-alive
+    http-reuse always
+    unique-id-format %[uuid()]
+
+backend per_key
+    stick-table type string len 32 size 16k expire 10s store http_req_rate(1s)
+
+backend bench_upstream
+    server upstream 127.0.0.1:$UPSTREAM_PORT
+
+frontend bench
+    bind 127.0.0.1:${PLAIN_PORT[haproxy]}
+    bind 127.0.0.1:${TLS_PORT[haproxy]} ssl crt $WORK/pki/server-with-key.pem ca-file $WORK/pki/ca.pem verify required alpn http/1.1
+    acl key_route path /key
+    http-request set-var(txn.consumer) req.hdr(x-api-key),map($WORK/keys-haproxy.map) if key_route
+    http-request deny deny_status 401 if key_route !{ var(txn.consumer) -m found }
+    http-request track-sc0 var(txn.consumer) table per_key if key_route
+    http-request deny deny_status 429 if key_route { sc_http_req_rate(0) gt 100000 }
+    http-request del-header x-api-key if key_route
+    http-request set-header Garrison-Consumer %[var(txn.consumer)] if key_route
+    option forwardfor
+    http-request set-header X-Forwarded-Proto https if { ssl_fc }
+    http-request set-header X-Forwarded-Proto http if !{ ssl_fc }
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
+    http-request set-header X-Request-ID %[unique-id]
+    http-response set-header X-Request-ID %[unique-id]
+    default_backend bench_upstream
+EOF
+
+# --- start everything --------------------------------------------------------------------------
+declare -A PID
+log "starting the upstream on core $LOAD_CPU"
+taskset -c "$LOAD_CPU" nginx -p "$WORK/upstream" -c "$WORK/upstream/nginx.conf" -e "$WORK/upstream/error.log" &
+PIDS+=($!)
+wait_port "$UPSTREAM_PORT"
+
+for proxy in $PROXIES; do
+    log "starting $proxy on core $PROXY_CPU"
+    case $proxy in
+    nginx)
+        taskset -c "$PROXY_CPU" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" &
+        ;;
+    garrison)
+        # One runtime worker: pinned to one core, more would only take turns on it. (Tokio
+        # reads TOKIO_WORKER_THREADS, and would pick 1 from the affinity mask anyway.)
+        TOKIO_WORKER_THREADS=1 GARRISON_LOG=warn taskset -c "$PROXY_CPU" \
+            "$GARRISON" serve --config "$WORK/garrison/garrison.yaml" 2> "$WORK/garrison/garrison.log" &
+        ;;
+    haproxy)
+        taskset -c "$PROXY_CPU" haproxy -f "$WORK/haproxy/haproxy.cfg" -db 2> "$WORK/haproxy/haproxy.log" &
+        ;;
+    *) die "unknown proxy $proxy" ;;
+    esac
+    PID[$proxy]=$!
+    PIDS+=($!)
+    wait_port "${PLAIN_PORT[$proxy]}"
+    wait_port "${TLS_PORT[$proxy]}"
+done
+
+# --- measuring -----------------------------------------------------------------------------------
+# CPU time (clock ticks, user + system) of a process and its children (nginx's workers).
+proc_ticks() {
+    local pid total=0 p
+    for p in $1 $(pgrep -P "$1" || true); do
+        if [ -r "/proc/$p/stat" ]; then
+            # Fields after "pid (comm) ": utime and stime are the 12th and 13th.
+            total=$((total + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+        fi
+    done
+    echo "$total"
+}
+# Busy and total ticks of one core, from /proc/stat.
+core_ticks() {
+    awk -v c="cpu$1" '$1 == c {busy = $2 + $3 + $4 + $7 + $8 + $9; total = busy + $5 + $6; print busy, total}' /proc/stat
+}
+
+url_of() { # proxy scenario
+    case $2 in
+    plain) echo "http://127.0.0.1:${PLAIN_PORT[$1]}/plain" ;;
+    keys) echo "http://127.0.0.1:${PLAIN_PORT[$1]}/key" ;;
+    tls | handshake) echo "https://127.0.0.1:${TLS_PORT[$1]}/key" ;;
+    esac
+}
+loadgen_args() { # scenario
+    case $1 in
+    plain) ;;
+    keys) echo "--keys $WORK/keys.txt" ;;
+    tls) echo "--keys $WORK/keys.txt --ca $WORK/pki/ca.pem --cert $WORK/pki/client.pem --key $WORK/pki/client.key" ;;
+    handshake) echo "--keys $WORK/keys.txt --ca $WORK/pki/ca.pem --cert $WORK/pki/client.pem --key $WORK/pki/client.key --handshake-per-request" ;;
+    esac
+}
+field() { # name line
+    echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'
+}
+
+RAW=$RESULTS/latest-raw.tsv
+printf 'scenario\tproxy\tround\trequests\tok\tnon2xx\terrors\telapsed_s\tp50_us\tp99_us\tproxy_ticks\tcore%s_busy\tcore%s_total\tcore%s_busy\tcore%s_total\tclk_tck\n' \
+    "$PROXY_CPU" "$PROXY_CPU" "$LOAD_CPU" "$LOAD_CPU" > "$RAW.tmp"
+
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+for round in $(seq "$ROUNDS"); do
+    for scenario in $SCENARIOS; do
+        for proxy in $PROXIES; do
+            url=$(url_of "$proxy" "$scenario")
+            # shellcheck disable=SC2046
+            args=$(loadgen_args "$scenario")
+            # shellcheck disable=SC2086
+            warm=$(taskset -c "$LOAD_CPU" "$LOADGEN" "$url" -c "$CONNECTIONS" -d "$WARMUP" $args 2>/dev/null) ||
+                die "$proxy/$scenario: the warm-up failed: $warm"
+            if [ "$(field non2xx "$warm")" != 0 ] || [ "$(field errors "$warm")" != 0 ]; then
+                log "$proxy/$scenario: warm-up saw failures: $warm"
+            fi
+            t0=$(proc_ticks "${PID[$proxy]}")
+            read -r p0b p0t < <(core_ticks "$PROXY_CPU")
+            read -r l0b l0t < <(core_ticks "$LOAD_CPU")
+            # shellcheck disable=SC2086
+            out=$(taskset -c "$LOAD_CPU" "$LOADGEN" "$url" -c "$CONNECTIONS" -d "$DURATION" $args) ||
+                die "$proxy/$scenario: the run failed: $out"
+            t1=$(proc_ticks "${PID[$proxy]}")
+            read -r p1b p1t < <(core_ticks "$PROXY_CPU")
+            read -r l1b l1t < <(core_ticks "$LOAD_CPU")
+            log "round $round $scenario $proxy: $out cpu_ticks=$((t1 - t0))"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+                "$scenario" "$proxy" "$round" \
+                "$(field requests "$out")" "$(field ok "$out")" "$(field non2xx "$out")" "$(field errors "$out")" \
+                "$(field elapsed_s "$out")" "$(field p50_us "$out")" "$(field p99_us "$out")" \
+                "$((t1 - t0))" "$((p1b - p0b))" "$((p1t - p0t))" "$((l1b - l0b))" "$((l1t - l0t))" "$CLK_TCK" >> "$RAW.tmp"
+        done
+    done
+done
+mv "$RAW.tmp" "$RAW"
+
+# --- the table ---------------------------------------------------------------------------------
+version_of() {
+    case $1 in
+    nginx) nginx -v 2>&1 | sed 's|.*nginx/|nginx |' ;;
+    garrison) echo "garrison $("$GARRISON" --version | awk '{print $2}') ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD -- crates 2>/dev/null || echo '+changes'))" ;;
+    haproxy) haproxy -v | awk 'NR == 1 {print "HAProxy " $3}' ;;
+    esac
+}
+VERSIONS=$(for p in $PROXIES; do version_of "$p"; done | paste -sd ',' | sed 's/,/, /g')
+OPENSSL=$(openssl version | awk '{print $1 " " $2}')
+CPU_MODEL=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+
+table() {
+    awk -F'\t' -v proxies="$PROXIES" -v scenarios="$SCENARIOS" '
+    NR == 1 { next }
+    {
+        k = $1 SUBSEP $2
+        req[k] += $4; bad[k] += $6 + $7; el[k] += $8; tick[k] += $11; hz = $16
+        pb[k] += $12; pt[k] += $13; lb[k] += $14; lt[k] += $15
+        n[k]++; p50[k, n[k]] = $9; p99[k, n[k]] = $10
+    }
+    function median(a, k, m,    i, j, t, v) {
+        for (i = 1; i <= m; i++) v[i] = a[k, i]
+        for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+        return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+    }
+    END {
+        name["plain"] = "1. plain proxying (HTTP/1.1, keep-alive)"
+        name["keys"] = "2. API key (1,000) + rate limit"
+        name["tls"] = "3. as 2, over TLS 1.3 + client cert"
+        name["handshake"] = "4. as 3, full mTLS handshake per request"
+        np = split(proxies, P, " "); ns = split(scenarios, S, " ")
+        print "| Scenario | Proxy | req/s | p50 ms | p99 ms | CPU µs/req | req/s ÷ nginx | CPU/req ÷ nginx | proxy core busy | failed |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        for (s = 1; s <= ns; s++) {
+            base = S[s] SUBSEP "nginx"
+            brps = (el[base] > 0) ? req[base] / el[base] : 0
+            bcpu = (req[base] > 0) ? tick[base] / hz * 1e6 / req[base] : 0
+            for (p = 1; p <= np; p++) {
+                k = S[s] SUBSEP P[p]
+                if (!(k in n)) continue
+                rps = req[k] / el[k]
+                cpu = tick[k] / hz * 1e6 / req[k]
+                r1 = (brps > 0) ? sprintf("%.2f", rps / brps) : "–"
+                r2 = (bcpu > 0) ? sprintf("%.2f", cpu / bcpu) : "–"
+                if (P[p] == "garrison") {
+                    goal = (S[s] == "handshake") ? (rps / brps >= 2 ? " ✅" : " ❌") : ""
+                    r1 = "**" r1 "**" goal
+                    r2 = "**" r2 "**" ((cpu / bcpu <= 1) ? " ✅" : " ❌")
+                }
+                busy = (el[k] > 0) ? sprintf("%.0f%%", 100 * tick[k] / hz / el[k]) : "–"
+                printf "| %s | %s | %.0f | %.2f | %.2f | %.1f | %s | %s | %s | %d |\n", \
+                    (p == 1 ? name[S[s]] : ""), P[p], rps, median(p50, k, n[k]) / 1000, \
+                    median(p99, k, n[k]) / 1000, cpu, r1, r2, busy, bad[k]
+            }
+        }
+    }' "$RAW"
+}
+
+{
+    echo "### Latest run: $STARTED"
+    echo
+    echo "$VERSIONS; $OPENSSL; rustls (ring) in Garrison and the load generator."
+    echo "Machine: $(getconf _NPROCESSORS_ONLN) cores ($CPU_MODEL), Linux $(uname -r)."
+    echo "Proxy on core $PROXY_CPU; upstream (nginx, 1 worker) and load generator on core $LOAD_CPU."
+    echo "$CONNECTIONS connections, ${WARMUP} s warm-up then ${DURATION} s measured per run, $ROUNDS round(s); $KEYS API keys."
+    echo
+    table
+    echo
+    echo "Ratios are to nginx in the same run. ✅/❌: Garrison's goals — CPU per request at or below"
+    echo "nginx's in every scenario, and at least twice nginx's full-handshake rate. \"proxy core busy\""
+    echo "is the proxy's CPU time over the run's wall time (100% = the proxy saturated its core)."
+    echo "\"failed\" counts errors and non-2xx responses. These figures come from a shared, noisy"
+    echo "2-core VM: compare the ratios, not the absolute numbers."
+} > "$RESULTS/latest.md.tmp"
+mv "$RESULTS/latest.md.tmp" "$RESULTS/latest.md"
+cat "$RESULTS/latest.md"
