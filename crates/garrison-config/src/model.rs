@@ -45,7 +45,8 @@ pub struct Admin {
 /// Gateway-wide policy.
 #[derive(Debug, Clone)]
 pub struct GatewaySettings {
-    /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed.
+    /// Peers whose `X-Forwarded-For` is believed (to find the caller's address) and whose
+    /// `X-Forwarded-For` / `Forwarded` chains are extended rather than replaced.
     pub trusted_proxies: Vec<IpNet>,
     /// Networks allowed to call at all; empty means any.
     pub allow: Vec<IpNet>,
@@ -66,7 +67,9 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// Time allowed to receive a whole request body.
     pub body_timeout: Duration,
-    /// Time an idle keep-alive connection is kept.
+    /// h2 liveness: a PING is sent after half this much idle time and the connection closed
+    /// if it is not answered within the other half. (An idle HTTP/1.1 connection is closed by
+    /// `header_read_timeout`, which runs while the gateway waits for the next request head.)
     pub keep_alive_timeout: Duration,
     /// Time allowed for a TLS handshake.
     pub tls_handshake_timeout: Duration,

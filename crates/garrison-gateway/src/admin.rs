@@ -98,10 +98,21 @@ fn handle(state: &GatewayState, request: Request<Incoming>) -> AdminResponse {
                 }
             }
         }
-        (_, "/healthz" | "/readyz" | "/metrics" | "/admin/reload") => problem(
-            ProblemCode::MethodNotAllowed,
-            "The endpoint does not support this method.",
-        ),
+        (_, path @ ("/healthz" | "/readyz" | "/metrics" | "/admin/reload")) => {
+            let mut response = problem(
+                ProblemCode::MethodNotAllowed,
+                "The endpoint does not support this method.",
+            );
+            let allow = if path == "/admin/reload" {
+                "POST"
+            } else {
+                "GET"
+            };
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            response
+        }
         _ => problem(
             ProblemCode::MatchingResourceNotFound,
             "No admin endpoint matches the request.",
@@ -118,7 +129,11 @@ fn authorise(state: &GatewayState, request: &Request<Incoming>) -> Result<(), Bo
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| {
+            // The scheme name is case-insensitive (RFC 9110 §11.1).
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
     match presented {
         None => Err(Box::new(problem(
             ProblemCode::MissingCredentials,

@@ -32,9 +32,10 @@ impl ConnectionIdentity {
         listener: usize,
     ) -> Self {
         let ip = crate::proxy::headers::canonical(peer.ip());
+        let proto = if tls { "https" } else { "http" };
         let forwarded = match ip {
-            IpAddr::V4(v4) => format!("for={v4};proto=https"),
-            IpAddr::V6(v6) => format!("for=\"[{v6}]\";proto=https"),
+            IpAddr::V4(v4) => format!("for={v4};proto={proto}"),
+            IpAddr::V6(v6) => format!("for=\"[{v6}]\";proto={proto}"),
         };
         ConnectionIdentity {
             peer,

@@ -189,32 +189,40 @@ impl Metrics {
                 "garrison_request_duration_seconds_count{{route=\"{name}\"}} {count}"
             );
         }
-        for (name, value) in [
-            (
-                "garrison_config_reloads_total{result=\"ok\"}",
-                &self.reloads_ok,
-            ),
-            (
-                "garrison_config_reloads_total{result=\"rejected\"}",
-                &self.reloads_failed,
-            ),
+        out.push_str("# HELP garrison_config_reloads_total Configuration reloads, by result.\n# TYPE garrison_config_reloads_total counter\n");
+        for (result, value) in [("ok", &self.reloads_ok), ("rejected", &self.reloads_failed)] {
+            let _ = writeln!(
+                out,
+                "garrison_config_reloads_total{{result=\"{result}\"}} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        for (name, help, value) in [
             (
                 "garrison_connections_refused_total",
+                "Connections dropped by the per-address connection limit.",
                 &self.connections_refused,
             ),
             (
                 "garrison_tls_handshake_failures_total",
+                "TLS handshakes that failed or timed out.",
                 &self.handshakes_failed,
             ),
         ] {
-            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
         }
-        for (series, gauge) in self
-            .gauges
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
+        let gauges = self.gauges.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut family = "";
+        for (series, gauge) in gauges.iter() {
+            let name = series.split('{').next().unwrap_or(series);
+            if name != family {
+                let _ = writeln!(out, "# TYPE {name} gauge");
+                family = name;
+            }
             let _ = writeln!(out, "{series} {}", gauge());
         }
         out

@@ -25,6 +25,7 @@ pub(crate) struct GatewayState {
     generation: AtomicU64,
     config_path: PathBuf,
     ready: std::sync::atomic::AtomicBool,
+    reloading: std::sync::Mutex<()>,
 }
 
 /// Why the gateway could not start.
@@ -105,6 +106,7 @@ impl Gateway {
             generation: AtomicU64::new(1),
             config_path: config.source.clone(),
             ready: std::sync::atomic::AtomicBool::new(false),
+            reloading: std::sync::Mutex::new(()),
         });
         let (shutdown, _) = watch::channel(false);
         let graceful = Arc::new(GracefulShutdown::new());
@@ -272,9 +274,15 @@ impl GatewayState {
                 self.config_path.display()
             )));
         }
-        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        // Reloads are serialised so generations are consecutive and a refused one uses none.
+        let _one_at_a_time = self
+            .reloading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let generation = self.generation.load(Ordering::Acquire) + 1;
         let snapshot =
             Snapshot::compile(&config, &self.shared, generation).map_err(ReloadError::Compile)?;
+        self.generation.store(generation, Ordering::Release);
         self.shared
             .metrics
             .set_gauges(snapshot.gauges(&self.shared));

@@ -202,6 +202,47 @@ async fn not_subscribed_and_outside_the_allow_lists_are_forbidden() {
         .await
         .expect("response");
     assert_problem(&public, 403, "RESOURCE_FORBIDDEN");
+    // Outside the allow-list even an unknown path is forbidden, not 404: nothing is revealed.
+    let unknown = closed
+        .client("alice", Protocol::Http1)
+        .send(closed.addr, get("/no/such/path", None))
+        .await
+        .expect("response");
+    assert_problem(&unknown, 403, "RESOURCE_FORBIDDEN");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_before_it_spends_the_allowance() {
+    let h = Harness::start(Setup {
+        rate: "1/min",
+        burst: 1,
+        ..Setup::default()
+    })
+    .await;
+    let key = h.consumer("alice").key.clone();
+    let client = h.client("alice", Protocol::Http1);
+    let large = client
+        .send(
+            h.addr,
+            garrison_testkit::client::request(
+                "POST",
+                "/citizens/1",
+                Some(&key),
+                bytes::Bytes::from(vec![b'a'; 4096]),
+            ),
+        )
+        .await
+        .expect("response");
+    assert_problem(&large, 413, "PAYLOAD_TOO_LARGE");
+    let first = client
+        .send(h.addr, get("/citizens/1", Some(&key)))
+        .await
+        .expect("response");
+    assert_eq!(
+        first.status(),
+        200,
+        "the 413 did not use the only request of the burst"
+    );
 }
 
 #[tokio::test]

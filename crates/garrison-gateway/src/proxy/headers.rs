@@ -138,7 +138,10 @@ pub(crate) fn set_forwarded(
         headers.insert("x-forwarded-for", conn.forwarded_for.clone());
         headers.insert(header::FORWARDED, conn.forwarded.clone());
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+    headers.insert(
+        "x-forwarded-proto",
+        HeaderValue::from_static(if conn.tls { "https" } else { "http" }),
+    );
     if let Some(host) = host {
         headers.insert("x-forwarded-host", host.clone());
     }

@@ -89,6 +89,9 @@ async fn proxy(
     exchange: &mut Exchange,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     // --- route ---------------------------------------------------------------------------
+    // The global allow-list comes first: a caller from elsewhere learns nothing, not even
+    // which paths exist.
+    policy::check_global_allow(snapshot, exchange)?;
     let path = request.uri().path();
     if !router::is_canonical(path) {
         return Err(GatewayError::downstream(
@@ -127,7 +130,8 @@ async fn proxy(
     let route = &snapshot.routes[index];
 
     // --- admit ---------------------------------------------------------------------------
-    policy::admit(snapshot, conn, route, request.headers(), exchange)?;
+    let subscription = policy::authenticate(snapshot, conn, route, request.headers(), exchange)?;
+    // An oversized body is refused before it can spend any of the plan's allowance.
     if let Some(length) = request.body().size_hint().exact()
         && length > route.max_body
     {
@@ -135,6 +139,9 @@ async fn proxy(
             ProblemCode::PayloadTooLarge,
             "The request body is larger than this resource accepts.",
         ));
+    }
+    if let Some(subscription) = subscription {
+        policy::throttle(snapshot, subscription, exchange)?;
     }
 
     // --- forward -------------------------------------------------------------------------

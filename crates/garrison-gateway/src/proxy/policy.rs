@@ -70,21 +70,30 @@ fn invalid_credentials() -> GatewayError {
     GatewayError::downstream(ProblemCode::InvalidCredentials, "The API key is not valid.")
 }
 
-/// Runs the checks of `route` for this request; on success the exchange knows its consumer
-/// and its rate-limit state.
-pub(crate) fn admit(
+/// Refuses callers outside the gateway-wide allow-list.
+pub(crate) fn check_global_allow(
     snapshot: &Snapshot,
-    conn: &ConnectionIdentity,
-    route: &RouteRuntime,
-    headers: &HeaderMap,
-    exchange: &mut Exchange,
+    exchange: &Exchange,
 ) -> Result<(), GatewayError> {
     let allow = &snapshot.settings.allow;
     if !allow.is_empty() && !contains(allow, exchange.client_ip) {
         return Err(forbidden("Requests from this address are not allowed."));
     }
+    Ok(())
+}
+
+/// Identifies the caller of `route`: API key, the consumer's allow-list, its certificate
+/// binding and its subscription. Returns the subscription to throttle against (`None` for a
+/// public route); on success the exchange knows its consumer.
+pub(crate) fn authenticate<'s>(
+    snapshot: &'s Snapshot,
+    conn: &ConnectionIdentity,
+    route: &RouteRuntime,
+    headers: &HeaderMap,
+    exchange: &mut Exchange,
+) -> Result<Option<&'s SubscriptionRuntime>, GatewayError> {
     if route.auth == RouteAuth::Public {
-        return Ok(());
+        return Ok(None);
     }
 
     let key = headers.get(&API_KEY).ok_or_else(|| {
@@ -124,10 +133,18 @@ pub(crate) fn admit(
             ));
         }
     }
-    let subscription = snapshot
+    snapshot
         .subscription(entry.consumer, route.group)
-        .ok_or_else(|| forbidden("The application is not subscribed to this API."))?;
+        .map(Some)
+        .ok_or_else(|| forbidden("The application is not subscribed to this API."))
+}
 
+/// Takes one request from the subscription's allowance, or refuses with 429.
+pub(crate) fn throttle(
+    snapshot: &Snapshot,
+    subscription: &SubscriptionRuntime,
+    exchange: &mut Exchange,
+) -> Result<(), GatewayError> {
     let decision = subscription
         .quota
         .check(&subscription.cell, snapshot.clock.now());
