@@ -169,32 +169,45 @@ pub(crate) fn request_id(headers: &HeaderMap) -> HeaderValue {
 fn write_uuid(out: &mut [u8; 36], random: u128) {
     // Set the version (4) and variant (10xx) bits of RFC 9562.
     let value = (random & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
-    let hex = b"0123456789abcdef";
-    let mut nibble = 32;
-    for (i, slot) in out.iter_mut().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            *slot = b'-';
-        } else {
-            nibble -= 1;
-            *slot = hex[((value >> (nibble * 4)) & 0xF) as usize];
-        }
-    }
+    write_hex(&mut out[0..8], value >> 96);
+    out[8] = b'-';
+    write_hex(&mut out[9..13], value >> 80);
+    out[13] = b'-';
+    write_hex(&mut out[14..18], value >> 64);
+    out[18] = b'-';
+    write_hex(&mut out[19..23], value >> 48);
+    out[23] = b'-';
+    write_hex(&mut out[24..36], value);
 }
 
 /// The `traceparent` to send upstream (W3C Trace Context §3.2): the caller's trace id and flags
 /// with a new parent id for the gateway's hop, or a new trace if the caller sent none or an
 /// invalid one.
 pub(crate) fn traceparent(headers: &HeaderMap) -> HeaderValue {
-    let span = fastrand::u64(1..);
+    // 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>, written on the stack.
+    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-01";
     let incoming = headers
         .get(&TRACEPARENT)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_traceparent);
-    let text = match incoming {
-        Some((trace, flags)) => format!("00-{trace}-{span:016x}-{flags}"),
-        None => format!("00-{:032x}-{span:016x}-01", fastrand::u128(1..)),
-    };
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+    match incoming {
+        Some((trace, flags)) => {
+            out[3..35].copy_from_slice(trace.as_bytes());
+            out[53..55].copy_from_slice(flags.as_bytes());
+        }
+        None => write_hex(&mut out[3..35], fastrand::u128(1..)),
+    }
+    write_hex(&mut out[36..52], u128::from(fastrand::u64(1..)));
+    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// Writes the low `out.len()` hex digits of `value` into `out`, most significant first.
+fn write_hex(out: &mut [u8], mut value: u128) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for slot in out.iter_mut().rev() {
+        *slot = HEX[(value & 0xF) as usize];
+        value >>= 4;
+    }
 }
 
 /// Returns the trace id and flags of a valid version-00 `traceparent`.

@@ -1,7 +1,7 @@
 //! Who may call: the admission checks of an authenticated route, in the order that reveals
 //! the least to an unauthenticated caller and costs the least for a rejected one.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::Duration;
 
 use garrison_config::RouteAuth;
@@ -31,16 +31,21 @@ impl Admission {
             Decision::Allow { remaining, reset } => (remaining, reset, None),
             Decision::Deny { retry_after, reset } => (0, reset, Some(retry_after)),
         };
-        let mut state = String::with_capacity(48);
+        // Formatted on the stack: the only allocation is the header value itself. Plan names
+        // are at most 64 characters, so 128 bytes always suffice.
+        let mut buffer = [0u8; 128];
+        let mut cursor = std::io::Cursor::new(&mut buffer[..]);
         let _ = write!(
-            state,
+            cursor,
             "{};r={remaining};t={}",
             subscription.policy_name,
             ceil_secs(reset)
         );
+        let written = usize::try_from(cursor.position()).unwrap_or(0);
         Admission {
             policy: subscription.policy.clone(),
-            state: HeaderValue::from_str(&state).unwrap_or_else(|_| HeaderValue::from_static("")),
+            state: HeaderValue::from_bytes(&buffer[..written])
+                .unwrap_or_else(|_| HeaderValue::from_static("")),
             retry_after: retry_after.map(|d| HeaderValue::from(ceil_secs(d).max(1))),
         }
     }
