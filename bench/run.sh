@@ -4,13 +4,13 @@
 # The proxy under test runs alone on core $PROXY_CPU; the shared upstream (an nginx worker
 # answering a small JSON body) and the load generator share core $LOAD_CPU. Every scenario
 # runs against each proxy in turn, in the same run, so the ratios to nginx compare runs made
-# minutes apart on the same machine. Only 127.0.0.1 is ever contacted; everything started
+# seconds apart on the same machine. Only 127.0.0.1 is ever contacted; everything started
 # here is stopped on exit.
 #
-# Settings (environment): DURATION (s, default 10), WARMUP (s, 2), CONNECTIONS (50),
-# KEYS (1000), ROUNDS (1; runs are pooled across rounds), PROXIES ("nginx garrison haproxy",
-# haproxy only if installed), SCENARIOS ("plain keys tls handshake"), PROXY_CPU (0),
-# LOAD_CPU (1), BENCH_WORK (bench/work), SKIP_BUILD (unset).
+# Settings (environment): DURATION (s, default 4), WARMUP (s, 1), CONNECTIONS (50),
+# KEYS (1000), ROUNDS (5: each proxy runs each scenario once per round, pooled over rounds),
+# PROXIES ("nginx garrison haproxy", haproxy only if installed), SCENARIOS ("plain keys tls
+# handshake"), PROXY_CPU (0), LOAD_CPU (1), BENCH_WORK (bench/work), SKIP_BUILD (unset).
 #
 # Output: a Markdown table on standard output and in bench/results/latest.md; raw per-run
 # figures in bench/results/latest-raw.tsv.
@@ -20,11 +20,11 @@ BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
 WORK=${BENCH_WORK:-$BENCH/work}
 RESULTS=$BENCH/results
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-2}
+DURATION=${DURATION:-4}
+WARMUP=${WARMUP:-1}
 CONNECTIONS=${CONNECTIONS:-50}
 KEYS=${KEYS:-1000}
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-5}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 SCENARIOS=${SCENARIOS:-plain keys tls handshake}
@@ -78,14 +78,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_port() {
-    local port=$1 i
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { # port pid
+    local i
     for i in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        kill -0 "$2" 2>/dev/null || die "the process for 127.0.0.1:$1 exited (see the logs in $WORK)"
+        if listening "$1"; then return 0; fi
         sleep 0.1
     done
-    die "nothing listens on 127.0.0.1:$port (see the logs in $WORK)"
+    die "nothing listens on 127.0.0.1:$1 (see the logs in $WORK)"
 }
+# A port already taken (a leftover from another run) would be measured instead of ours.
+for port in "$UPSTREAM_PORT" "${GARRISON_ADMIN#*:}" "${PLAIN_PORT[@]}" "${TLS_PORT[@]}"; do
+    if listening "$port"; then die "127.0.0.1:$port is already in use: stop whatever listens there"; fi
+done
 
 # --- TLS material: a CA, a server and a client certificate (ECDSA P-256) -------------------
 make_pki() {
@@ -344,7 +350,7 @@ declare -A PID
 log "starting the upstream on core $LOAD_CPU"
 taskset -c "$LOAD_CPU" nginx -p "$WORK/upstream" -c "$WORK/upstream/nginx.conf" -e "$WORK/upstream/error.log" &
 PIDS+=($!)
-wait_port "$UPSTREAM_PORT"
+wait_port "$UPSTREAM_PORT" "$!"
 
 for proxy in $PROXIES; do
     log "starting $proxy on core $PROXY_CPU"
@@ -353,10 +359,10 @@ for proxy in $PROXIES; do
         taskset -c "$PROXY_CPU" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" &
         ;;
     garrison)
-        # One runtime worker: pinned to one core, more would only take turns on it. (Tokio
-        # reads TOKIO_WORKER_THREADS, and would pick 1 from the affinity mask anyway.)
-        TOKIO_WORKER_THREADS=1 GARRISON_LOG=warn taskset -c "$PROXY_CPU" \
-            "$GARRISON" serve --config "$WORK/garrison/garrison.yaml" 2> "$WORK/garrison/garrison.log" &
+        # One worker: Garrison then runs a single-threaded event loop, like one nginx worker.
+        # (Pinned to one core it would pick one by itself; --workers says so explicitly.)
+        GARRISON_LOG=warn taskset -c "$PROXY_CPU" "$GARRISON" serve --workers 1 \
+            --config "$WORK/garrison/garrison.yaml" 2> "$WORK/garrison/garrison.log" &
         ;;
     haproxy)
         taskset -c "$PROXY_CPU" haproxy -f "$WORK/haproxy/haproxy.cfg" -db 2> "$WORK/haproxy/haproxy.log" &
@@ -365,8 +371,8 @@ for proxy in $PROXIES; do
     esac
     PID[$proxy]=$!
     PIDS+=($!)
-    wait_port "${PLAIN_PORT[$proxy]}"
-    wait_port "${TLS_PORT[$proxy]}"
+    wait_port "${PLAIN_PORT[$proxy]}" "${PID[$proxy]}"
+    wait_port "${TLS_PORT[$proxy]}" "${PID[$proxy]}"
 done
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -398,7 +404,9 @@ loadgen_args() { # scenario
     plain) ;;
     keys) echo "--keys $WORK/keys.txt" ;;
     tls) echo "--keys $WORK/keys.txt --ca $WORK/pki/ca.pem --cert $WORK/pki/client.pem --key $WORK/pki/client.key" ;;
-    handshake) echo "--keys $WORK/keys.txt --ca $WORK/pki/ca.pem --cert $WORK/pki/client.pem --key $WORK/pki/client.key --handshake-per-request" ;;
+    # The server certificate is pinned rather than chain-verified here: one ECDSA verification
+    # less per handshake on the load core, which must keep up with the proxy's handshakes.
+    handshake) echo "--keys $WORK/keys.txt --pin $WORK/pki/server.pem --cert $WORK/pki/client.pem --key $WORK/pki/client.key --handshake-per-request" ;;
     esac
 }
 field() { # name line
@@ -410,33 +418,43 @@ printf 'scenario\tproxy\tround\trequests\tok\tnon2xx\terrors\telapsed_s\tp50_us\
     "$PROXY_CPU" "$PROXY_CPU" "$LOAD_CPU" "$LOAD_CPU" > "$RAW.tmp"
 
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-for round in $(seq "$ROUNDS"); do
-    for scenario in $SCENARIOS; do
-        for proxy in $PROXIES; do
-            url=$(url_of "$proxy" "$scenario")
-            # shellcheck disable=SC2046
-            args=$(loadgen_args "$scenario")
-            # shellcheck disable=SC2086
-            warm=$(taskset -c "$LOAD_CPU" "$LOADGEN" "$url" -c "$CONNECTIONS" -d "$WARMUP" $args 2>/dev/null) ||
-                die "$proxy/$scenario: the warm-up failed: $warm"
-            if [ "$(field non2xx "$warm")" != 0 ] || [ "$(field errors "$warm")" != 0 ]; then
-                log "$proxy/$scenario: warm-up saw failures: $warm"
-            fi
-            t0=$(proc_ticks "${PID[$proxy]}")
-            read -r p0b p0t < <(core_ticks "$PROXY_CPU")
-            read -r l0b l0t < <(core_ticks "$LOAD_CPU")
-            # shellcheck disable=SC2086
-            out=$(taskset -c "$LOAD_CPU" "$LOADGEN" "$url" -c "$CONNECTIONS" -d "$DURATION" $args) ||
-                die "$proxy/$scenario: the run failed: $out"
-            t1=$(proc_ticks "${PID[$proxy]}")
-            read -r p1b p1t < <(core_ticks "$PROXY_CPU")
-            read -r l1b l1t < <(core_ticks "$LOAD_CPU")
-            log "round $round $scenario $proxy: $out cpu_ticks=$((t1 - t0))"
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-                "$scenario" "$proxy" "$round" \
-                "$(field requests "$out")" "$(field ok "$out")" "$(field non2xx "$out")" "$(field errors "$out")" \
-                "$(field elapsed_s "$out")" "$(field p50_us "$out")" "$(field p99_us "$out")" \
-                "$((t1 - t0))" "$((p1b - p0b))" "$((p1t - p0t))" "$((l1b - l0b))" "$((l1t - l0t))" "$CLK_TCK" >> "$RAW.tmp"
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# One measured run: a warm-up (not counted), then CPU counters around the measured part.
+measure() { # scenario proxy round
+    local scenario=$1 proxy=$2 round=$3 url args warm out t0 t1 p0b p0t p1b p1t l0b l0t l1b l1t
+    url=$(url_of "$proxy" "$scenario")
+    args=$(loadgen_args "$scenario")
+    # shellcheck disable=SC2086
+    warm=$(taskset -c "$LOAD_CPU" "$LOADGEN" "$url" -c "$CONNECTIONS" -d "$WARMUP" $args 2>/dev/null) ||
+        die "$proxy/$scenario: the warm-up failed: $warm"
+    if [ "$(field non2xx "$warm")" != 0 ] || [ "$(field errors "$warm")" != 0 ]; then
+        log "$proxy/$scenario: warm-up saw failures: $warm"
+    fi
+    t0=$(proc_ticks "${PID[$proxy]}")
+    read -r p0b p0t < <(core_ticks "$PROXY_CPU")
+    read -r l0b l0t < <(core_ticks "$LOAD_CPU")
+    # shellcheck disable=SC2086
+    out=$(taskset -c "$LOAD_CPU" "$LOADGEN" "$url" -c "$CONNECTIONS" -d "$DURATION" $args) ||
+        die "$proxy/$scenario: the run failed: $out"
+    t1=$(proc_ticks "${PID[$proxy]}")
+    read -r p1b p1t < <(core_ticks "$PROXY_CPU")
+    read -r l1b l1t < <(core_ticks "$LOAD_CPU")
+    log "$scenario round $round $proxy: $out cpu_ticks=$((t1 - t0))"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$scenario" "$proxy" "$round" \
+        "$(field requests "$out")" "$(field ok "$out")" "$(field non2xx "$out")" "$(field errors "$out")" \
+        "$(field elapsed_s "$out")" "$(field p50_us "$out")" "$(field p99_us "$out")" \
+        "$((t1 - t0))" "$((p1b - p0b))" "$((p1t - p0t))" "$((l1b - l0b))" "$((l1t - l0t))" "$CLK_TCK" >> "$RAW.tmp"
+}
+
+# Each scenario: $ROUNDS rounds of one run per proxy, the order rotating every round so that
+# no proxy always goes first; a slow minute on the VM then hits every proxy alike.
+read -r -a PROXY_LIST <<< "$PROXIES"
+for scenario in $SCENARIOS; do
+    for round in $(seq "$ROUNDS"); do
+        for i in "${!PROXY_LIST[@]}"; do
+            measure "$scenario" "${PROXY_LIST[$(((i + round - 1) % ${#PROXY_LIST[@]}))]}" "$round"
         done
     done
 done
@@ -460,13 +478,26 @@ table() {
     {
         k = $1 SUBSEP $2
         req[k] += $4; bad[k] += $6 + $7; el[k] += $8; tick[k] += $11; hz = $16
-        pb[k] += $12; pt[k] += $13; lb[k] += $14; lt[k] += $15
+        lb[k] += $14; lt[k] += $15
         n[k]++; p50[k, n[k]] = $9; p99[k, n[k]] = $10
+        # Per round, for the spread of the ratios.
+        rr[k, $3] = $4 / $8; rc[k, $3] = ($4 > 0) ? $11 / $4 : 0; rounds[$3] = 1
     }
     function median(a, k, m,    i, j, t, v) {
         for (i = 1; i <= m; i++) v[i] = a[k, i]
         for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
         return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+    }
+    # The ratio pooled over every round, and its range over the rounds taken one by one.
+    function ratio(a, k, base, pooled,    r, lo, hi, x, c) {
+        lo = ""; c = 0
+        for (r in rounds) {
+            if (!((k, r) in a) || !((base, r) in a) || a[base, r] == 0) continue
+            x = a[k, r] / a[base, r]; c++
+            if (lo == "" || x < lo) lo = x
+            if (hi == "" || x > hi) hi = x
+        }
+        return (c > 1) ? sprintf("%.2f (%.2f–%.2f)", pooled, lo, hi) : sprintf("%.2f", pooled)
     }
     END {
         name["plain"] = "1. plain proxying (HTTP/1.1, keep-alive)"
@@ -474,28 +505,30 @@ table() {
         name["tls"] = "3. as 2, over TLS 1.3 + client cert"
         name["handshake"] = "4. as 3, full mTLS handshake per request"
         np = split(proxies, P, " "); ns = split(scenarios, S, " ")
-        print "| Scenario | Proxy | req/s | p50 ms | p99 ms | CPU µs/req | req/s ÷ nginx | CPU/req ÷ nginx | proxy core busy | failed |"
-        print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        print "| Scenario | Proxy | req/s | p50 ms | p99 ms | CPU µs/req | req/s ÷ nginx | CPU/req ÷ nginx | proxy busy | load core busy | failed |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         for (s = 1; s <= ns; s++) {
             base = S[s] SUBSEP "nginx"
             brps = (el[base] > 0) ? req[base] / el[base] : 0
             bcpu = (req[base] > 0) ? tick[base] / hz * 1e6 / req[base] : 0
             for (p = 1; p <= np; p++) {
                 k = S[s] SUBSEP P[p]
-                if (!(k in n)) continue
+                if (!(k in n) || req[k] == 0) continue
                 rps = req[k] / el[k]
                 cpu = tick[k] / hz * 1e6 / req[k]
-                r1 = (brps > 0) ? sprintf("%.2f", rps / brps) : "–"
-                r2 = (bcpu > 0) ? sprintf("%.2f", cpu / bcpu) : "–"
-                if (P[p] == "garrison") {
+                r1 = (brps > 0) ? ratio(rr, k, base, rps / brps) : "–"
+                r2 = (bcpu > 0) ? ratio(rc, k, base, cpu / bcpu) : "–"
+                if (k == base) { r1 = "1.00"; r2 = "1.00" }
+                if (P[p] == "garrison" && brps > 0 && bcpu > 0) {
                     goal = (S[s] == "handshake") ? (rps / brps >= 2 ? " ✅" : " ❌") : ""
                     r1 = "**" r1 "**" goal
                     r2 = "**" r2 "**" ((cpu / bcpu <= 1) ? " ✅" : " ❌")
                 }
                 busy = (el[k] > 0) ? sprintf("%.0f%%", 100 * tick[k] / hz / el[k]) : "–"
-                printf "| %s | %s | %.0f | %.2f | %.2f | %.1f | %s | %s | %s | %d |\n", \
+                lbusy = (lt[k] > 0) ? sprintf("%.0f%%", 100 * lb[k] / lt[k]) : "–"
+                printf "| %s | %s | %.0f | %.2f | %.2f | %.1f | %s | %s | %s | %s | %d |\n", \
                     (p == 1 ? name[S[s]] : ""), P[p], rps, median(p50, k, n[k]) / 1000, \
-                    median(p99, k, n[k]) / 1000, cpu, r1, r2, busy, bad[k]
+                    median(p99, k, n[k]) / 1000, cpu, r1, r2, busy, lbusy, bad[k]
             }
         }
     }' "$RAW"
@@ -508,14 +541,17 @@ table() {
     echo "Machine: $(getconf _NPROCESSORS_ONLN) cores ($CPU_MODEL), Linux $(uname -r)."
     echo "Proxy on core $PROXY_CPU; upstream (nginx, 1 worker) and load generator on core $LOAD_CPU."
     echo "$CONNECTIONS connections, ${WARMUP} s warm-up then ${DURATION} s measured per run, $ROUNDS round(s); $KEYS API keys."
+    echo "Load average before the run: $LOADAVG."
     echo
     table
     echo
-    echo "Ratios are to nginx in the same run. ✅/❌: Garrison's goals — CPU per request at or below"
-    echo "nginx's in every scenario, and at least twice nginx's full-handshake rate. \"proxy core busy\""
-    echo "is the proxy's CPU time over the run's wall time (100% = the proxy saturated its core)."
-    echo "\"failed\" counts errors and non-2xx responses. These figures come from a shared, noisy"
-    echo "2-core VM: compare the ratios, not the absolute numbers."
+    echo "Ratios are to nginx in the same run, pooled over the rounds; in brackets, the lowest and"
+    echo "highest ratio of a single round (the runs of one round are seconds apart). ✅/❌: Garrison's"
+    echo "goals — CPU per request at or below nginx's in every scenario, and at least twice nginx's"
+    echo "full-handshake rate. \"proxy busy\" is the proxy's CPU time over the run's wall time (100% ="
+    echo "it saturated its core); \"load core busy\" is the whole load core (generator + upstream +"
+    echo "anything else) from /proc/stat. \"failed\" counts errors and non-2xx responses. These figures"
+    echo "come from a shared, noisy 2-core VM: compare the ratios, not the absolute numbers."
 } > "$RESULTS/latest.md.tmp"
 mv "$RESULTS/latest.md.tmp" "$RESULTS/latest.md"
 cat "$RESULTS/latest.md"
