@@ -31,10 +31,11 @@ pub use error::{GatewayError, Side};
 pub use identity::ConnectionIdentity;
 pub use server::{Gateway, ReloadError, Reloader, StartError};
 pub use snapshot::{ConfigSummary, Snapshot};
+pub use upstream::PooledBody;
 #[cfg(unix)]
 pub use watch::reload_on_sighup;
 pub use watch::watch_config;
 
 /// The body of every response the gateway sends: the upstream's stream, or a small body the
 /// gateway wrote itself (problems). Neither is boxed.
-pub type GatewayBody = Either<hyper::body::Incoming, Full<Bytes>>;
+pub type GatewayBody = Either<upstream::PooledBody, Full<Bytes>>;

@@ -232,3 +232,82 @@ async fn admin_get(admin: std::net::SocketAddr, path: &str) -> String {
     stream.read_to_string(&mut out).await.expect("read");
     out
 }
+
+#[tokio::test]
+async fn keep_alive_connections_are_reused_and_a_closed_one_costs_no_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An upstream that answers one request per connection and then closes it, without saying
+    // so: the gateway keeps the connection and finds it closed on the next request.
+    let closing = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let closing_addr = closing.local_addr().expect("addr");
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = closing.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Read the head and the 5-byte body the test sends.
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") || !head.ends_with(b"hello") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await;
+                // Dropping the stream closes the connection.
+            });
+        }
+    });
+    let h = Harness::start(Setup {
+        extra_upstreams: format!("  - name: closing\n    targets: [{closing_addr}]\n"),
+        extra_routes: "  - name: closing\n    group: citizen\n    methods: [POST]\n    path: /closing\n    upstream: closing\n".into(),
+        ..Setup::default()
+    })
+    .await;
+    let key = h.consumer("alice").key.clone();
+    let mut sender = h
+        .client("alice", Protocol::Http1)
+        .open(h.addr)
+        .await
+        .expect("connect");
+    for i in 0..5 {
+        let response = sender
+            .send(request(
+                "POST",
+                "/closing",
+                Some(&key),
+                Bytes::from_static(b"hello"),
+            ))
+            .await
+            .expect("response");
+        assert_eq!(
+            response.status(),
+            200,
+            "POST {i} must not fail: {:?}",
+            response.body()
+        );
+        assert_eq!(response.body().as_ref(), b"ok");
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 5);
+
+    // A well-behaved upstream: ten requests, one connection.
+    let before = h.upstream.connections();
+    for _ in 0..10 {
+        let ok = sender
+            .send(get("/citizens/1", Some(&key)))
+            .await
+            .expect("response");
+        assert_eq!(ok.status(), 200);
+    }
+    assert_eq!(
+        h.upstream.connections() - before,
+        1,
+        "one kept-alive connection"
+    );
+}

@@ -1,7 +1,12 @@
-//! Upstream pools: keep-alive connections per target, round-robin balancing, passive circuit
-//! breaking, timeouts and the one retry that is safe.
+//! Upstream pools: keep-alive HTTP/1.1 connections per target, round-robin balancing, passive
+//! circuit breaking, timeouts and the retries that are safe.
+//!
+//! The pool is Garrison's own rather than a general-purpose client's: a target's idle
+//! connections are a short stack behind an uncontended lock, reached without hashing, and a
+//! request goes straight to the connection it was given.
 
 mod breaker;
+mod pooled;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,17 +15,18 @@ use std::time::Duration;
 use bytes::Bytes;
 use garrison_config::Upstream;
 use garrison_limits::Clock;
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{Method, Request, Response, Uri};
+use http::uri::Authority;
+use http::{HeaderValue, Method, Request, Response, header};
 use http_body_util::{Either, Empty};
-use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 use crate::body::{BodyError, GuardedBody};
 
 pub(crate) use breaker::Breaker;
+use pooled::IdleConnections;
+pub use pooled::PooledBody;
 
 /// The body sent upstream: the caller's guarded stream, or nothing.
 pub(crate) type UpstreamBody = Either<GuardedBody, Empty<Bytes>>;
@@ -49,16 +55,17 @@ pub(crate) enum BodyErrorKind {
 }
 
 /// One target of a pool.
-#[derive(Debug)]
 pub(crate) struct Target {
     pub(crate) authority: Authority,
+    /// The `Host` header for requests to this target.
+    host: HeaderValue,
     pub(crate) breaker: Breaker,
+    idle: Arc<IdleConnections>,
 }
 
 /// A keep-alive pool over an upstream's targets.
 pub(crate) struct UpstreamPool {
     pub(crate) config: Upstream,
-    client: Client<HttpConnector, UpstreamBody>,
     pub(crate) targets: Vec<Target>,
     next: AtomicUsize,
     clock: Clock,
@@ -73,32 +80,25 @@ impl std::fmt::Debug for UpstreamPool {
 impl UpstreamPool {
     /// Builds the pool for `config`. Target authorities were checked by the configuration.
     pub(crate) fn new(config: &Upstream, clock: Clock) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        connector.set_nodelay(true);
-        connector.enforce_http(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(config.idle_timeout)
-            .pool_max_idle_per_host(config.max_idle_per_target)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            // A pooled connection that the upstream closed before the request was written is
-            // retried on a new connection by the client itself: nothing reached the upstream,
-            // so this is safe for every method.
-            .retry_canceled_requests(true)
-            .build(connector);
         let targets = config
             .targets
             .iter()
-            .filter_map(|t| t.parse::<Authority>().ok())
-            .map(|authority| Target {
-                authority,
-                breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown),
+            .filter_map(|t| {
+                let authority = t.parse::<Authority>().ok()?;
+                let host = HeaderValue::from_str(authority.as_str()).ok()?;
+                Some(Target {
+                    authority,
+                    host,
+                    breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown),
+                    idle: Arc::new(IdleConnections::new(
+                        config.max_idle_per_target,
+                        config.idle_timeout,
+                    )),
+                })
             })
             .collect();
         UpstreamPool {
             config: config.clone(),
-            client,
             targets,
             next: AtomicUsize::new(0),
             clock,
@@ -116,18 +116,19 @@ impl UpstreamPool {
             .find(|&i| self.targets[i].breaker.allow(now))
     }
 
-    /// Sends `request` (whose URI holds only the path and query) to a target and waits up to
-    /// `timeout` for the response head.
+    /// Sends `request` (origin-form URI) to a target and waits up to `timeout` for the
+    /// response head.
     ///
-    /// A bodiless request that failed before any response is tried once more on another
-    /// target when that is safe: the connection could not be opened (nothing was sent), or the
-    /// method is idempotent, so sending it twice changes nothing. (A pooled connection found
-    /// closed before the request was written is retried by the client itself.)
+    /// Retries, only where they are safe:
+    /// - a kept-alive connection found closed before the request was written: the same request
+    ///   goes on a new connection (nothing reached the upstream, so any method is safe);
+    /// - a bodiless request whose connection could not be opened, or an idempotent bodiless one
+    ///   whose connection broke: tried once more on another target.
     pub(crate) async fn send(
         &self,
         request: Request<UpstreamBody>,
         timeout: Duration,
-    ) -> Result<Response<Incoming>, Failure> {
+    ) -> Result<Response<PooledBody>, Failure> {
         let idempotent = matches!(
             *request.method(),
             Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
@@ -151,46 +152,33 @@ impl UpstreamPool {
         }
     }
 
-    /// One attempt against target `index`. When a bodiless request fails, a copy is handed
-    /// back so that `send` can decide whether to try it elsewhere.
+    /// One attempt against target `index`, within `timeout`. When a bodiless request fails, a
+    /// copy is handed back so that `send` can decide whether to try it elsewhere.
     async fn exchange(
         &self,
         index: usize,
         mut request: Request<UpstreamBody>,
         timeout: Duration,
-    ) -> Result<Response<Incoming>, (Failure, Option<Request<UpstreamBody>>)> {
+    ) -> Result<Response<PooledBody>, (Failure, Option<Request<UpstreamBody>>)> {
         let target = &self.targets[index];
-        let path = request
-            .uri()
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(Scheme::HTTP);
-        parts.authority = Some(target.authority.clone());
-        parts.path_and_query = Some(path);
-        *request.uri_mut() = Uri::from_parts(parts).map_err(|_| (Failure::Broken, None))?;
+        request
+            .headers_mut()
+            .insert(header::HOST, target.host.clone());
         // Only a pool with somewhere else to go keeps a copy for a retry.
         let spare = (self.targets.len() > 1 && matches!(request.body(), Either::Right(_)))
             .then(|| clone_head(&request));
-        let result = tokio::time::timeout(timeout, self.client.request(request)).await;
+        let attempt = tokio::time::timeout(timeout, self.on_connection(target, request));
+        let result = attempt.await;
         let now = self.clock.now();
         match result {
             Ok(Ok(response)) => {
                 target.breaker.success();
                 Ok(response)
             }
-            Ok(Err(error)) => {
-                if let Some(kind) = body_error(&error) {
-                    // The caller's fault, not the target's.
-                    return Err((Failure::Body(kind), None));
+            Ok(Err(failure)) => {
+                if !matches!(failure, Failure::Body(_)) {
+                    target.breaker.failure(now);
                 }
-                target.breaker.failure(now);
-                let failure = if error.is_connect() {
-                    Failure::Connect
-                } else {
-                    Failure::Broken
-                };
                 Err((failure, spare))
             }
             Err(_elapsed) => {
@@ -198,6 +186,68 @@ impl UpstreamPool {
                 Err((Failure::Timeout, None))
             }
         }
+    }
+
+    /// Sends on a kept-alive connection of `target` if one is ready, else on a new one. A kept-
+    /// alive connection that turns out to be closed before the request was written hands the
+    /// request back, and it goes on a new connection.
+    async fn on_connection(
+        &self,
+        target: &Target,
+        request: Request<UpstreamBody>,
+    ) -> Result<Response<PooledBody>, Failure> {
+        let mut request = request;
+        if let Some(mut sender) = target.idle.take()
+            && sender.ready().await.is_ok()
+        {
+            match sender.try_send_request(request).await {
+                Ok(response) => return Ok(pooled(response, sender, target)),
+                Err(mut error) => match error.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(classify(&error.into_error())),
+                },
+            }
+        }
+        let mut sender = self.connect(target).await?;
+        match sender.send_request(request).await {
+            Ok(response) => Ok(pooled(response, sender, target)),
+            Err(error) => Err(classify(&error)),
+        }
+    }
+
+    /// Opens a new connection to `target`; its driver runs as a task of its own.
+    async fn connect(&self, target: &Target) -> Result<http1::SendRequest<UpstreamBody>, Failure> {
+        let address = target.authority.as_str();
+        let stream = tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(address))
+            .await
+            .map_err(|_| Failure::Connect)?
+            .map_err(|_| Failure::Connect)?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| Failure::Connect)?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "upstream connection closed with an error");
+            }
+        });
+        Ok(sender)
+    }
+}
+
+fn pooled(
+    response: Response<hyper::body::Incoming>,
+    sender: http1::SendRequest<UpstreamBody>,
+    target: &Target,
+) -> Response<PooledBody> {
+    response.map(|body| PooledBody::new(body, sender, target.idle.clone()))
+}
+
+/// Whose fault an upstream error is.
+fn classify(error: &hyper::Error) -> Failure {
+    match body_error(error) {
+        Some(kind) => Failure::Body(kind),
+        None => Failure::Broken,
     }
 }
 

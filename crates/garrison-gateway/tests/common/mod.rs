@@ -31,6 +31,7 @@ pub struct Setup {
     pub extra_routes: String,
     pub breaker_failures: u32,
     pub access_log: bool,
+    pub extra_upstreams: String,
 }
 
 impl Default for Setup {
@@ -44,6 +45,7 @@ impl Default for Setup {
             extra_routes: String::new(),
             breaker_failures: 100,
             access_log: false,
+            extra_upstreams: String::new(),
         }
     }
 }
@@ -201,6 +203,7 @@ upstreams:
   - name: pair
     targets: [{refused}, {upstream}]
     connect_timeout: 1s
+{extra_upstreams}
 routes:
   - name: citizen
     group: citizen
@@ -293,6 +296,7 @@ subscriptions:
         failures = setup.breaker_failures,
         access_log = setup.access_log,
         extra = setup.extra_routes,
+        extra_upstreams = setup.extra_upstreams,
         rate = setup.rate,
         burst = setup.burst,
         alice = digest("alice"),
