@@ -125,6 +125,18 @@ pub struct ListenerTls {
     pub client_certificates: ClientCertPolicy,
     /// CAs trusted to issue client certificates.
     pub client_ca: Vec<CertificateDer<'static>>,
+    /// The oldest TLS version accepted.
+    pub min_version: TlsVersion,
+}
+
+/// A TLS protocol version a listener may accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246), with forward-secret AEAD suites only.
+    Tls12,
+    /// TLS 1.3 (RFC 8446).
+    Tls13,
 }
 
 /// Whether a listener asks for client certificates.

@@ -80,6 +80,7 @@ pub(crate) struct RawTls {
     pub(crate) key: Text,
     pub(crate) client_certificates: Option<Text>,
     pub(crate) client_ca: Option<Text>,
+    pub(crate) min_version: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

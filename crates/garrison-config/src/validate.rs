@@ -391,11 +391,26 @@ fn resolve_tls(c: &mut Check<'_>, t: &RawTls, at: &str) -> Option<ListenerTls> {
             Vec::new()
         }
     };
+    let min_version = match t.min_version.as_ref().map(|v| v.as_str()) {
+        None | Some("1.2") => TlsVersion::Tls12,
+        Some("1.3") => TlsVersion::Tls13,
+        Some(_) => {
+            if let Some(text) = &t.min_version {
+                c.fail(
+                    text,
+                    format!("{at}.tls.min_version"),
+                    "expected \"1.2\" or \"1.3\" (older versions are never accepted)",
+                );
+            }
+            TlsVersion::Tls12
+        }
+    };
     Some(ListenerTls {
         cert_chain,
         key: key?,
         client_certificates: policy,
         client_ca,
+        min_version,
     })
 }
 

@@ -105,18 +105,28 @@ pub fn check_format(key: &str) -> Result<Environment, KeyFormatError> {
     if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(KeyFormatError::Shape);
     }
+    // Read the six checksum digits back into a number and compare: no allocation, as this
+    // runs for every request that presents a Garrison key.
     let (signed, checksum) = key.split_at(key.len() - CHECKSUM_LEN);
-    let mut expected = String::with_capacity(CHECKSUM_LEN);
-    push_base62(
-        &mut expected,
-        &crc32fast::hash(signed.as_bytes()).to_be_bytes(),
-        CHECKSUM_LEN,
-    );
-    if expected.as_bytes().ct_eq(checksum.as_bytes()).into() {
+    let presented = checksum
+        .bytes()
+        .try_fold(0u64, |n, b| base62_value(b).map(|d| n * 62 + d));
+    if presented == Some(u64::from(crc32fast::hash(signed.as_bytes()))) {
         Ok(env)
     } else {
         Err(KeyFormatError::Checksum)
     }
+}
+
+/// The value of one base62 digit.
+fn base62_value(digit: u8) -> Option<u64> {
+    let value = match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'A'..=b'Z' => digit - b'A' + 10,
+        b'a'..=b'z' => digit - b'a' + 36,
+        _ => return None,
+    };
+    Some(u64::from(value))
 }
 
 /// Appends `bytes`, read as a big-endian number, as exactly `digits` base62 digits.

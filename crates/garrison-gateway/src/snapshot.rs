@@ -83,8 +83,8 @@ pub(crate) struct SubscriptionRuntime {
     pub(crate) cell: Arc<Cell>,
     /// `"plan";q=…;w=…` — the `RateLimit-Policy` value, computed once.
     pub(crate) policy: HeaderValue,
-    /// `"plan"` — the policy name quoted, for the `RateLimit` header.
-    pub(crate) policy_name: Arc<str>,
+    /// `"plan";r=` — the start of every `RateLimit` value, computed once.
+    pub(crate) state_prefix: Box<str>,
 }
 
 /// Key digests are uniformly random already; hashing them again is wasted work. The table is
@@ -244,7 +244,7 @@ impl Snapshot {
                 cell,
                 policy: HeaderValue::from_str(&policy)
                     .map_err(|_| format!("plans[{}]: name is not a valid header value", s.plan))?,
-                policy_name: Arc::from(format!("\"{}\"", plan.name)),
+                state_prefix: format!("\"{}\";r=", plan.name).into_boxed_str(),
             });
         }
         // Cells of subscriptions that no longer exist are dropped, so the limiter's memory

@@ -314,3 +314,37 @@ async fn public_routes_need_no_key_but_still_a_permitted_address() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn tls_1_2_is_accepted_by_default_and_refused_when_the_listener_requires_1_3() {
+    let tls12 = |h: &Harness| {
+        TlsClient::with_versions(
+            &h.pki.ca.cert().cert_pem,
+            Some(&h.consumer("alice").cert),
+            Protocol::Http1,
+            &[&rustls::version::TLS12],
+        )
+    };
+    let h = Harness::start(Setup::default()).await;
+    let key = h.consumer("alice").key.clone();
+    let ok = tls12(&h)
+        .send(h.addr, get("/citizens/1", Some(&key)))
+        .await
+        .expect("TLS 1.2 by default");
+    assert_eq!(ok.status(), 200);
+
+    let strict = Harness::start(Setup {
+        min_tls_version: "1.3",
+        ..Setup::default()
+    })
+    .await;
+    let key = strict.consumer("alice").key.clone();
+    assert!(
+        tls12(&strict)
+            .send(strict.addr, get("/citizens/1", Some(&key)))
+            .await
+            .is_err(),
+        "a TLS 1.2 client is refused"
+    );
+    assert_eq!(strict.get_as("alice", "/citizens/1").await.status(), 200);
+}

@@ -35,13 +35,28 @@ pub struct TlsClient {
 impl TlsClient {
     /// A client that trusts `ca_pem` and presents `identity` if given.
     pub fn new(ca_pem: &str, identity: Option<&IssuedCert>, protocol: Protocol) -> Self {
+        Self::with_versions(
+            ca_pem,
+            identity,
+            protocol,
+            &[&rustls::version::TLS13, &rustls::version::TLS12],
+        )
+    }
+
+    /// The same, offering only the given TLS versions.
+    pub fn with_versions(
+        ca_pem: &str,
+        identity: Option<&IssuedCert>,
+        protocol: Protocol,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> Self {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
             roots.add(cert.expect("CA PEM")).expect("CA certificate");
         }
         let builder = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .expect("protocol versions")
             .with_root_certificates(roots);
         let mut config = match identity {

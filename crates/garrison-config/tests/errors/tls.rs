@@ -99,6 +99,33 @@ fn client_certificates_without_a_client_ca_are_refused() {
 }
 
 #[test]
+fn the_minimum_tls_version_is_1_2_or_1_3() {
+    let tls =
+        "      certificate: server.pem\n      key: server.key\n      client_certificates: off\n";
+    let (_s, _file, result) = load_with_pki("tls-default", &with_tls(tls));
+    let config = result.expect("valid");
+    let listener = config.listeners[0].tls.as_ref().expect("tls");
+    assert_eq!(listener.min_version, garrison_config::TlsVersion::Tls12);
+
+    let strict = with_tls(&format!("{tls}      min_version: \"1.3\"\n"));
+    let (_s, _file, result) = load_with_pki("tls-13", &strict);
+    let config = result.expect("valid");
+    let listener = config.listeners[0].tls.as_ref().expect("tls");
+    assert_eq!(listener.min_version, garrison_config::TlsVersion::Tls13);
+
+    let old = with_tls(&format!("{tls}      min_version: \"1.0\"\n"));
+    let (_s, file, result) = load_with_pki("tls-10", &old);
+    let problems = result.expect_err("refused");
+    assert_only(
+        &problems,
+        &file,
+        position(&old, "\"1.0\""),
+        "listeners[0].tls.min_version",
+        &["expected \"1.2\" or \"1.3\""],
+    );
+}
+
+#[test]
 fn unreadable_or_wrong_tls_files_are_refused() {
     let yaml = with_tls(
         "      certificate: missing.pem\n      key: server.key\n      client_ca: ca.pem\n",

@@ -8,7 +8,9 @@ use ipnet::IpNet;
 use crate::identity::ConnectionIdentity;
 
 /// Headers that describe one connection (RFC 9110 §7.6.1) and never cross the gateway.
-const HOP_BY_HOP: [HeaderName; 8] = [
+/// `Upgrade` is among them: it only means something with `Connection: upgrade`, which the
+/// gateway does not forward.
+const HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -17,6 +19,7 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::TE,
     header::TRAILER,
     header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
 /// Headers about the client or the gateway that only the gateway (or a trusted proxy in front
@@ -41,30 +44,52 @@ pub(crate) static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent
 pub(crate) static CONSUMER: HeaderName = HeaderName::from_static("garrison-consumer");
 /// The API key header.
 pub(crate) static API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Removes the headers of `set` that are present. One pass over the (few) headers finds them,
+/// so the usual request, which has none, costs no hashing at all.
+fn remove_present(headers: &mut HeaderMap, set: &[HeaderName; 9]) {
+    let mut present = [false; 9];
+    for name in headers.keys() {
+        if let Some(i) = set.iter().position(|s| s == name) {
+            present[i] = true;
+        }
+    }
+    for (name, _) in set.iter().zip(present).filter(|(_, p)| *p) {
+        headers.remove(name);
+    }
+}
 
 /// Removes hop-by-hop headers, including any the `Connection` header names.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // Names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1); collect them before
-    // Connection itself is removed.
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in listed.iter().chain(HOP_BY_HOP.iter()) {
+    // Connection itself is removed. The common options (keep-alive, close) name no header that
+    // is not already in the set, so the usual case allocates nothing.
+    let mut listed: Vec<HeaderName> = Vec::new();
+    for value in headers.get_all(header::CONNECTION) {
+        for token in value.to_str().unwrap_or_default().split(',').map(str::trim) {
+            if token.is_empty()
+                || token.eq_ignore_ascii_case("keep-alive")
+                || token.eq_ignore_ascii_case("close")
+            {
+                continue;
+            }
+            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                listed.push(name);
+            }
+        }
+    }
+    for name in &listed {
         headers.remove(name);
     }
-    // Upgrade is only meaningful with Connection: upgrade, which the gateway does not forward.
-    headers.remove(header::UPGRADE);
+    remove_present(headers, &HOP_BY_HOP);
 }
 
 /// Removes identity headers a client could forge.
 pub(crate) fn strip_identity(headers: &mut HeaderMap) {
-    for name in IDENTITY.iter() {
-        headers.remove(name);
-    }
+    remove_present(headers, &IDENTITY);
 }
 
 /// Whether `ip` belongs to one of `nets`.
@@ -91,7 +116,7 @@ pub(crate) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) ->
     }
     let mut client = peer;
     let hops = headers
-        .get_all("x-forwarded-for")
+        .get_all(&X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
@@ -130,20 +155,20 @@ pub(crate) fn set_forwarded(
                 })
                 .unwrap_or_else(|| own.clone())
         };
-        let xff = extend(headers.get("x-forwarded-for"), &conn.forwarded_for);
+        let xff = extend(headers.get(&X_FORWARDED_FOR), &conn.forwarded_for);
         let forwarded = extend(headers.get(header::FORWARDED), &conn.forwarded);
-        headers.insert("x-forwarded-for", xff);
+        headers.insert(X_FORWARDED_FOR.clone(), xff);
         headers.insert(header::FORWARDED, forwarded);
     } else {
-        headers.insert("x-forwarded-for", conn.forwarded_for.clone());
+        headers.insert(X_FORWARDED_FOR.clone(), conn.forwarded_for.clone());
         headers.insert(header::FORWARDED, conn.forwarded.clone());
     }
     headers.insert(
-        "x-forwarded-proto",
+        X_FORWARDED_PROTO.clone(),
         HeaderValue::from_static(if conn.tls { "https" } else { "http" }),
     );
     if let Some(host) = host {
-        headers.insert("x-forwarded-host", host.clone());
+        headers.insert(X_FORWARDED_HOST.clone(), host.clone());
     }
 }
 

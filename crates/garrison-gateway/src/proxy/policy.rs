@@ -1,7 +1,6 @@
 //! Who may call: the admission checks of an authenticated route, in the order that reveals
 //! the least to an unauthenticated caller and costs the least for a rejected one.
 
-use std::io::Write as _;
 use std::time::Duration;
 
 use garrison_config::RouteAuth;
@@ -31,17 +30,17 @@ impl Admission {
             Decision::Allow { remaining, reset } => (remaining, reset, None),
             Decision::Deny { retry_after, reset } => (0, reset, Some(retry_after)),
         };
-        // Formatted on the stack: the only allocation is the header value itself. Plan names
-        // are at most 64 characters, so 128 bytes always suffice.
+        // `"plan";r=<remaining>;t=<reset>`, written on the stack without the formatting
+        // machinery: the only allocation is the header value itself. Plan names are at most
+        // 64 characters, so the prefix and two numbers always fit.
         let mut buffer = [0u8; 128];
-        let mut cursor = std::io::Cursor::new(&mut buffer[..]);
-        let _ = write!(
-            cursor,
-            "{};r={remaining};t={}",
-            subscription.policy_name,
-            ceil_secs(reset)
-        );
-        let written = usize::try_from(cursor.position()).unwrap_or(0);
+        let prefix = subscription.state_prefix.as_bytes();
+        buffer[..prefix.len()].copy_from_slice(prefix);
+        let mut written = prefix.len();
+        written += write_decimal(&mut buffer[written..], u64::from(remaining));
+        buffer[written..written + 3].copy_from_slice(b";t=");
+        written += 3;
+        written += write_decimal(&mut buffer[written..], ceil_secs(reset));
         Admission {
             policy: subscription.policy.clone(),
             state: HeaderValue::from_bytes(&buffer[..written])
@@ -59,6 +58,24 @@ impl Admission {
             headers.insert(header::RETRY_AFTER, retry.clone());
         }
     }
+}
+
+/// Writes `n` in decimal at the start of `out`; returns how many bytes it took.
+fn write_decimal(out: &mut [u8], mut n: u64) -> usize {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for (slot, digit) in out.iter_mut().zip(digits[..len].iter().rev()) {
+        *slot = *digit;
+    }
+    len
 }
 
 fn ceil_secs(d: Duration) -> u64 {
@@ -163,4 +180,21 @@ pub(crate) fn throttle(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_written_in_place() {
+        let mut out = [0u8; 20];
+        for n in [0u64, 7, 10, 12_345, u64::MAX] {
+            let len = write_decimal(&mut out, n);
+            assert_eq!(
+                std::str::from_utf8(&out[..len]).expect("ascii"),
+                n.to_string()
+            );
+        }
+    }
 }

@@ -32,6 +32,7 @@ pub struct Setup {
     pub breaker_failures: u32,
     pub access_log: bool,
     pub extra_upstreams: String,
+    pub min_tls_version: &'static str,
 }
 
 impl Default for Setup {
@@ -46,6 +47,7 @@ impl Default for Setup {
             breaker_failures: 100,
             access_log: false,
             extra_upstreams: String::new(),
+            min_tls_version: "1.2",
         }
     }
 }
@@ -189,6 +191,7 @@ listeners:
       key: server.key
       client_certificates: {policy}
       client_ca: ca.pem
+      min_version: "{min_tls}"
 upstreams:
   - name: main
     targets: [{upstream}]
@@ -293,6 +296,7 @@ subscriptions:
         allow = setup.global_allow,
         limits = setup.limits,
         policy = setup.client_certificates,
+        min_tls = setup.min_tls_version,
         failures = setup.breaker_failures,
         access_log = setup.access_log,
         extra = setup.extra_routes,
