@@ -247,6 +247,9 @@ http {
     server {
         listen 127.0.0.1:${TLS_PORT[nginx]} ssl;
         ssl_protocols TLSv1.3;
+        # The same cipher preference as Garrison: the server decides, AES-128-GCM first.
+        ssl_prefer_server_ciphers on;
+        ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
         ssl_certificate $WORK/pki/server.pem;
         ssl_certificate_key $WORK/pki/server.key;
         ssl_client_certificate $WORK/pki/ca.pem;
@@ -275,6 +278,7 @@ listeners:
       key: $WORK/pki/server.key
       client_certificates: required
       client_ca: $WORK/pki/ca.pem
+      min_version: "1.3"
 upstreams:
   - name: bench-upstream
     targets: [127.0.0.1:$UPSTREAM_PORT]
@@ -309,6 +313,7 @@ global
     nbthread 1
     maxconn 4096
     ssl-default-bind-options ssl-min-ver TLSv1.3
+    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 
 defaults
     mode http
