@@ -159,10 +159,28 @@ fn san(name: &str) -> Result<SanType, PkiError> {
     if let Ok(ip) = name.parse::<IpAddr>() {
         return Ok(SanType::IpAddress(ip));
     }
+    if !is_dns_name(name) {
+        return Err(PkiError::Name(name.to_owned()));
+    }
     name.to_owned()
         .try_into()
         .map(SanType::DnsName)
         .map_err(|_| PkiError::Name(name.to_owned()))
+}
+
+/// A host name of letters, digits and hyphens in dot-separated labels of 1-63 characters
+/// (RFC 1123), at most 253 long; IA5 alone would let spaces and symbols into a certificate.
+fn is_dns_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 #[cfg(test)]
