@@ -30,6 +30,10 @@ async fn the_happy_path_over_mutual_tls_on_http1_and_h2() {
         assert_eq!(response.version(), expected_version);
         let echo = json(&response);
         assert_eq!(echo["path"], "/citizens/123");
+        assert_eq!(
+            echo["uri"], "/citizens/123?benefitType=pensions_credit",
+            "origin-form upstream, whatever the caller's protocol"
+        );
         assert_eq!(echo["query"], "benefitType=pensions_credit");
         assert_eq!(echo["headers"]["garrison-consumer"], "alice");
         assert!(

@@ -110,6 +110,7 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
         })
         .collect();
     let method = request.method().to_string();
+    let uri = request.uri().to_string();
     let query = request.uri().query().map(str::to_owned);
     let body = request.into_body().collect().await;
     let body = match body {
@@ -117,6 +118,7 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
         Err(e) => return Err(std::io::Error::other(e)),
     };
     let echo = serde_json::json!({
+        "uri": uri,
         "method": method,
         "path": path,
         "query": query,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use garrison_core::ProblemCode;
-use http::{HeaderValue, Request, Response, Version, header};
+use http::{HeaderValue, Request, Response, Uri, Version, header};
 use http_body_util::{Either, Empty};
 use hyper::body::{Body as _, Incoming};
 
@@ -173,6 +173,16 @@ async fn proxy(
     let traceparent = headers::traceparent(headers);
     headers.insert(TRACEPARENT.clone(), traceparent);
     parts.version = Version::HTTP_11;
+    // h2 requests (and absolute-form HTTP/1.1 ones) carry scheme and authority in the URI;
+    // the upstream gets origin-form, the only form every server accepts.
+    if parts.uri.authority().is_some() {
+        parts.uri = parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .map(Uri::from)
+            .unwrap_or_else(|| Uri::from_static("/"));
+    }
 
     let body = if body.is_end_stream() {
         Either::Right(Empty::new())
