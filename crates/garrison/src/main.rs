@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use garrison_core::{ApiKey, Environment};
 use garrison_gateway::Gateway;
 
@@ -61,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Work with OpenAPI contracts.
+    Contract {
+        #[command(subcommand)]
+        command: ContractCommand,
+    },
     /// Work with API keys.
     Key {
         #[command(subcommand)]
@@ -75,6 +80,31 @@ enum ConfigCommand {
         /// The configuration file.
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum ContractCommand {
+    /// Check contracts against the built-in rules (UK government API standards, OWASP). Exit
+    /// status: 0 no error-severity finding, 1 at least one, 2 a contract that cannot load.
+    Lint {
+        /// The contracts (OpenAPI 3.0 / 3.1, YAML or JSON).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+        format: LintFormat,
+        /// Change a rule's severity: RULE=error|warning|info|off (repeatable).
+        #[arg(long = "rule-severity", value_name = "RULE=SEVERITY")]
+        rule_severity: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LintFormat {
+    /// `file: pointer: [severity rule-id] message`, one finding a line.
+    Human,
+    /// One JSON document.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +127,14 @@ fn main() -> ExitCode {
         Command::Config {
             command: ConfigCommand::Check { file },
         } => check(&file),
+        Command::Contract {
+            command:
+                ContractCommand::Lint {
+                    files,
+                    format,
+                    rule_severity,
+                },
+        } => contract_lint(&files, format, &rule_severity),
         Command::Key { command } => key(command),
         Command::Serve { config } => run(cli.workers, || serve(config)),
         Command::Up {
@@ -182,6 +220,24 @@ fn check(file: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn contract_lint(files: &[PathBuf], format: LintFormat, severities: &[String]) -> ExitCode {
+    let mut rules = garrison_contract::RuleSet::default();
+    for spec in severities {
+        if let Err(e) = rules.set(spec) {
+            eprintln!("garrison: --rule-severity {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let report = garrison_contract::lint_files(files, &rules);
+    let text = match format {
+        LintFormat::Human => report.to_text(),
+        LintFormat::Json => format!("{:#}\n", report.to_json()),
+    };
+    // A closed pipe (`| head`) is the reader's choice, not a failure to report.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    ExitCode::from(report.exit_code())
 }
 
 fn key(command: KeyCommand) -> ExitCode {

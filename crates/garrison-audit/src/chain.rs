@@ -1,0 +1,317 @@
+//! The synchronous end of the writer: appends entries to the current segment, rolls segments,
+//! writes checkpoints, fsyncs, and recovers the chain head after a crash.
+//!
+//! Only the writer task touches this, one batch at a time, on a blocking thread.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+
+use crate::entry::{Body, Checkpoint, CheckpointReason, Digest, GENESIS, StoredEntry};
+use crate::segment::{self, Segment};
+use crate::{AuditError, AuditRecord};
+
+/// Where a record went: acknowledged only once it is on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acknowledged {
+    /// The record's sequence number in the chain.
+    pub seq: u64,
+    /// The entry's hash.
+    pub hash: Digest,
+}
+
+/// Tuning the chain writer needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ChainLimits {
+    pub(crate) segment_max_bytes: u64,
+    pub(crate) checkpoint_interval: u64,
+}
+
+pub(crate) struct ChainWriter {
+    dir: PathBuf,
+    file: File,
+    path: PathBuf,
+    segment_number: u64,
+    segment_len: u64,
+    next_seq: u64,
+    head: Digest,
+    records_since_checkpoint: u64,
+    key: SigningKey,
+    limits: ChainLimits,
+    /// Held for the writer's lifetime: the OS releases it when the process dies, so a crash
+    /// never leaves a stale lock.
+    _lock: std::sync::Arc<File>,
+}
+
+/// The lock file that keeps a second writer out.
+const LOCK_FILE: &str = "audit.lock";
+
+fn lock(dir: &Path) -> Result<std::sync::Arc<File>, AuditError> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| AuditError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(std::sync::Arc::new(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AuditError::Locked { path }),
+        Err(std::fs::TryLockError::Error(e)) => Err(AuditError::io(&path, e)),
+    }
+}
+
+// === impl ChainWriter ===
+
+impl ChainWriter {
+    /// Opens the store in `dir`, truncating a torn tail left by a crash (that line was never
+    /// acknowledged: acknowledgement waits for fsync of the whole line) and continuing the chain
+    /// from the last complete entry.
+    pub(crate) fn open(
+        dir: &Path,
+        key: SigningKey,
+        limits: ChainLimits,
+    ) -> Result<Self, AuditError> {
+        let lock = lock(dir)?;
+        let segments = segment::list(dir)?;
+        let Some(last) = segments.last().cloned() else {
+            return Self::start_segment(dir, 1, 1, GENESIS, key, limits, lock);
+        };
+        let tail = recover_tail(&last)?;
+        match tail.last {
+            Some(entry) => {
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(&last.path)
+                    .map_err(|e| AuditError::io(&last.path, e))?;
+                Ok(ChainWriter {
+                    dir: dir.to_owned(),
+                    file,
+                    path: last.path.clone(),
+                    segment_number: last.number,
+                    segment_len: tail.len,
+                    next_seq: entry.seq + 1,
+                    head: entry.hash,
+                    records_since_checkpoint: tail.records_since_checkpoint,
+                    key,
+                    limits,
+                    _lock: lock,
+                })
+            }
+            // The crash came between creating the segment and syncing its anchor: continue from
+            // the segment before (or from genesis) and write the anchor again.
+            None => {
+                let (next_seq, head) = match segments.iter().rev().nth(1) {
+                    Some(prev) => {
+                        let prev_tail = recover_tail(prev)?;
+                        let entry = prev_tail.last.ok_or_else(|| AuditError::Corrupt {
+                            path: prev.path.clone(),
+                            line: 1,
+                            reason: "segment before the last one is empty".to_owned(),
+                        })?;
+                        (entry.seq + 1, entry.hash)
+                    }
+                    None => (1, GENESIS),
+                };
+                std::fs::remove_file(&last.path).map_err(|e| AuditError::io(&last.path, e))?;
+                Self::start_segment(dir, last.number, next_seq, head, key, limits, lock)
+            }
+        }
+    }
+
+    /// The public key that verifies this chain's checkpoints.
+    pub(crate) fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// Appends `records` (plus any checkpoints and segment anchors they bring due), then
+    /// `sync_data`s. Returns one acknowledgement per record, in order.
+    pub(crate) fn write_batch(
+        &mut self,
+        records: Vec<AuditRecord>,
+    ) -> Result<Vec<Acknowledged>, AuditError> {
+        let mut acks = Vec::with_capacity(records.len());
+        let mut buf = Vec::new();
+        for record in records {
+            if self.segment_len + buf.len() as u64 >= self.limits.segment_max_bytes {
+                self.flush(&mut buf)?;
+                self.roll()?;
+            }
+            let entry = self.push(&mut buf, Body::Record(record))?;
+            acks.push(Acknowledged {
+                seq: entry.0,
+                hash: entry.1,
+            });
+            self.records_since_checkpoint += 1;
+            if self.records_since_checkpoint >= self.limits.checkpoint_interval {
+                self.push_checkpoint(&mut buf, CheckpointReason::Interval)?;
+            }
+        }
+        self.flush(&mut buf)?;
+        Ok(acks)
+    }
+
+    /// Writes a closing checkpoint (unless the chain already ends in one) and syncs.
+    pub(crate) fn close(&mut self) -> Result<(), AuditError> {
+        if self.records_since_checkpoint > 0 {
+            let mut buf = Vec::new();
+            self.push_checkpoint(&mut buf, CheckpointReason::Close)?;
+            self.flush(&mut buf)?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, buf: &mut Vec<u8>, body: Body) -> Result<(u64, Digest), AuditError> {
+        let entry = StoredEntry::new(self.next_seq, self.head, body)?;
+        buf.extend_from_slice(&entry.to_line()?);
+        self.next_seq += 1;
+        self.head = entry.hash;
+        Ok((entry.seq, entry.hash))
+    }
+
+    fn push_checkpoint(
+        &mut self,
+        buf: &mut Vec<u8>,
+        reason: CheckpointReason,
+    ) -> Result<(), AuditError> {
+        let cp = Checkpoint::sign(self.next_seq, self.head, reason, &self.key)?;
+        self.push(buf, Body::Checkpoint(cp))?;
+        self.records_since_checkpoint = 0;
+        Ok(())
+    }
+
+    fn flush(&mut self, buf: &mut Vec<u8>) -> Result<(), AuditError> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        // One write and one sync_data per batch: the fsync is the cost, shared by the batch.
+        self.file
+            .write_all(buf)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| AuditError::io(&self.path, e))?;
+        self.segment_len += buf.len() as u64;
+        buf.clear();
+        Ok(())
+    }
+
+    fn roll(&mut self) -> Result<(), AuditError> {
+        let next = Self::start_segment(
+            &self.dir,
+            self.segment_number + 1,
+            self.next_seq,
+            self.head,
+            self.key.clone(),
+            self.limits,
+            self._lock.clone(),
+        )?;
+        *self = next;
+        Ok(())
+    }
+
+    /// Creates segment `number` whose first line is a `SegmentStart` checkpoint over the head.
+    fn start_segment(
+        dir: &Path,
+        number: u64,
+        next_seq: u64,
+        head: Digest,
+        key: SigningKey,
+        limits: ChainLimits,
+        lock: std::sync::Arc<File>,
+    ) -> Result<Self, AuditError> {
+        let path = dir.join(segment::file_name(number));
+        let mut options = OpenOptions::new();
+        options.append(true).create_new(true);
+        // Who read whose data is itself sensitive: readable by the gateway's user only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&path).map_err(|e| AuditError::io(&path, e))?;
+        segment::sync_dir(dir)?;
+        let mut writer = ChainWriter {
+            dir: dir.to_owned(),
+            file,
+            path,
+            segment_number: number,
+            segment_len: 0,
+            next_seq,
+            head,
+            records_since_checkpoint: 0,
+            key,
+            limits,
+            _lock: lock,
+        };
+        let mut buf = Vec::new();
+        writer.push_checkpoint(&mut buf, CheckpointReason::SegmentStart)?;
+        writer.flush(&mut buf)?;
+        Ok(writer)
+    }
+}
+
+struct Tail {
+    last: Option<StoredEntry>,
+    len: u64,
+    records_since_checkpoint: u64,
+}
+
+/// Reads a segment, truncates a torn tail, and returns its last complete entry.
+///
+/// Only the tail may be damaged: a crash interrupts the last write, never one before it. A bad
+/// line followed by a good one is corruption, and opening refuses it rather than guess.
+fn recover_tail(seg: &Segment) -> Result<Tail, AuditError> {
+    let (bytes, lines) = segment::read_lines(&seg.path)?;
+    let mut last: Option<StoredEntry> = None;
+    let mut valid_end = 0usize;
+    let mut torn_at: Option<usize> = None;
+    let mut records_since_checkpoint = 0;
+    for line in &lines {
+        let parsed = line
+            .complete
+            .then(|| serde_json::from_slice::<StoredEntry>(&bytes[line.range.clone()]).ok())
+            .flatten();
+        match parsed {
+            Some(entry) => {
+                if let Some(torn) = torn_at {
+                    return Err(AuditError::Corrupt {
+                        path: seg.path.clone(),
+                        line: torn,
+                        reason: "unreadable entry before the tail".to_owned(),
+                    });
+                }
+                if entry.computed_hash()? != entry.hash {
+                    return Err(AuditError::Corrupt {
+                        path: seg.path.clone(),
+                        line: line.number,
+                        reason: "entry hash does not match its content".to_owned(),
+                    });
+                }
+                match entry.body {
+                    Body::Record(_) => records_since_checkpoint += 1,
+                    Body::Checkpoint(_) => records_since_checkpoint = 0,
+                }
+                valid_end = line.range.end + 1;
+                last = Some(entry);
+            }
+            None => {
+                torn_at.get_or_insert(line.number);
+            }
+        }
+    }
+    if valid_end < bytes.len() {
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&seg.path)
+            .map_err(|e| AuditError::io(&seg.path, e))?;
+        file.set_len(valid_end as u64)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| AuditError::io(&seg.path, e))?;
+    }
+    Ok(Tail {
+        last,
+        len: valid_end as u64,
+        records_since_checkpoint,
+    })
+}

@@ -1,0 +1,50 @@
+//! Lowercase hex, the text form of digests, signatures and keys in the store.
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn encode(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+/// Bytes of a hex string (either case); `None` if odd-length or not hex.
+pub(crate) fn decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(2) {
+        return None;
+    }
+    b.chunks(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
+}
+
+/// Exactly 32 bytes of lowercase hex, as every digest in the store is written. Upper case is
+/// refused so that each digest has one spelling (the serialisation stays canonical).
+pub(crate) fn decode_32(s: &str) -> Option<[u8; 32]> {
+    if s.bytes().any(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    decode(s)?.try_into().ok()
+}
+
+/// Exactly 64 bytes of lowercase hex (an Ed25519 signature).
+pub(crate) fn decode_64(s: &str) -> Option<[u8; 64]> {
+    if s.bytes().any(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    decode(s)?.try_into().ok()
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}

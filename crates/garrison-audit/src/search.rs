@@ -1,0 +1,134 @@
+//! Finding records: by time range, consumer, API, purpose, decision and data subject.
+//!
+//! Search reads the segments directly and does not verify them (run [`crate::verify`] for
+//! that); it skips a torn last line, which was never acknowledged.
+
+use std::path::Path;
+
+use crate::entry::{Body, StoredEntry};
+use crate::segment;
+use crate::{AuditError, AuditRecord, Decision, PurposeHeader, SubjectHash, SubjectKey, Timestamp};
+
+/// Which decisions to match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecisionFilter {
+    /// Only allowed requests.
+    Allowed,
+    /// Only refused requests.
+    Refused,
+}
+
+/// What to look for; every field set must match (`None` / empty matches anything).
+#[derive(Clone, Debug, Default)]
+// Not non_exhaustive: callers build it as `{ field, ..Default::default() }`, which keeps
+// compiling when fields are added.
+pub struct SearchFilter {
+    /// Records at or after this time.
+    pub from: Option<Timestamp>,
+    /// Records strictly before this time.
+    pub until: Option<Timestamp>,
+    /// This consumer.
+    pub consumer: Option<String>,
+    /// This API.
+    pub api: Option<String>,
+    /// This stated purpose context.
+    pub purpose_context: Option<String>,
+    /// This decision.
+    pub decision: Option<DecisionFilter>,
+    /// Any of these subject hashes (one identifier hashed under each configured key).
+    pub subjects: Vec<SubjectHash>,
+}
+
+/// A record found, with its place in the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// Its sequence number.
+    pub seq: u64,
+    /// The record.
+    pub record: AuditRecord,
+}
+
+// === impl SearchFilter ===
+
+impl SearchFilter {
+    /// Matches records about the person with `identifier`, hashed under each of `keys` (all
+    /// keys ever used, so records made before a rotation are found too). The identifier itself
+    /// is not kept.
+    pub fn subject(mut self, identifier: &str, keys: &[SubjectKey]) -> Self {
+        self.subjects
+            .extend(keys.iter().map(|key| key.hash(identifier)));
+        self
+    }
+
+    /// Whether `record` matches.
+    pub fn matches(&self, record: &AuditRecord) -> bool {
+        let eq = |want: &Option<String>, have: Option<&String>| {
+            want.as_ref().is_none_or(|w| have == Some(w))
+        };
+        self.from.is_none_or(|from| record.time >= from)
+            && self.until.is_none_or(|until| record.time < until)
+            && eq(&self.consumer, record.consumer.as_ref())
+            && eq(&self.api, Some(&record.api))
+            && eq(
+                &self.purpose_context,
+                record.purpose.get(&PurposeHeader::Context),
+            )
+            && self.decision.is_none_or(|d| {
+                matches!(
+                    (d, &record.decision),
+                    (DecisionFilter::Allowed, Decision::Allowed)
+                        | (DecisionFilter::Refused, Decision::Refused { .. })
+                )
+            })
+            && (self.subjects.is_empty()
+                || record
+                    .subject
+                    .as_ref()
+                    .is_some_and(|s| self.subjects.contains(s)))
+    }
+}
+
+/// The records in `dir` matching `filter`, in chain order.
+pub fn search(dir: &Path, filter: &SearchFilter) -> Result<Vec<Found>, AuditError> {
+    let wanted: Vec<String> = filter.subjects.iter().map(|s| s.hmac_hex()).collect();
+    let mut found = Vec::new();
+    for seg in segment::list(dir)? {
+        let (bytes, lines) = segment::read_lines(&seg.path)?;
+        for line in lines.iter().filter(|l| l.complete) {
+            let text = &bytes[line.range.clone()];
+            if !wanted.is_empty() && !subject_may_match(text, &wanted) {
+                continue;
+            }
+            let entry: StoredEntry =
+                serde_json::from_slice(text).map_err(|e| AuditError::Corrupt {
+                    path: seg.path.clone(),
+                    line: line.number,
+                    reason: e.to_string(),
+                })?;
+            if let Body::Record(record) = entry.body
+                && filter.matches(&record)
+            {
+                found.push(Found {
+                    seq: entry.seq,
+                    record,
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Quick pre-filter for subject searches, before the costly JSON parse: find the subject's
+/// `"hmac":"` key and compare the 64 digits after it. The key cannot occur elsewhere
+/// unescaped (quotes inside JSON strings are written `\"`), so a line without a wanted digest
+/// there cannot match; a line with one is still parsed and matched in full.
+fn subject_may_match(line: &[u8], wanted: &[String]) -> bool {
+    const KEY: &[u8] = b"\"hmac\":\"";
+    let Some(at) = line.windows(KEY.len()).position(|w| w == KEY) else {
+        return false;
+    };
+    let start = at + KEY.len();
+    line.get(start..start + 64)
+        .is_some_and(|digest| wanted.iter().any(|w| w.as_bytes() == digest))
+}

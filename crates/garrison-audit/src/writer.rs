@@ -1,0 +1,299 @@
+//! The audit log handle: a bounded queue feeding one batching writer task.
+//!
+//! The request path pays for a channel send; the writer gathers whatever has queued into one
+//! batch, writes it with one `write` and one `sync_data` on a blocking thread, and only then
+//! answers each record's acknowledgement. Records arriving during an fsync form the next batch
+//! (group commit), so batching costs no added latency; `max_batch_delay` can trade latency for
+//! fewer fsyncs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ed25519_dalek::VerifyingKey;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::chain::{Acknowledged, ChainLimits, ChainWriter};
+use crate::keys::{self, SIGNING_KEY_FILE};
+use crate::{AuditError, AuditRecord};
+
+/// What `append` does when the queue is full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QueuePolicy {
+    /// Wait for room: the request waits, so nothing is served unaudited (fail closed). The
+    /// default, as personal data must not be disclosed without a record.
+    #[default]
+    Block,
+    /// Refuse at once with [`AuditError::QueueFull`] and count the record in
+    /// [`AuditLog::shed_count`] (export it as an alarm metric).
+    Shed,
+}
+
+/// How the log is tuned.
+#[derive(Clone, Debug)]
+// Not non_exhaustive: callers build it as `{ field, ..Default::default() }`, which keeps
+// compiling when fields are added.
+pub struct AuditLogOptions {
+    /// Records that may wait for the writer (besides the batch being written).
+    pub queue_capacity: usize,
+    /// What to do when the queue is full.
+    pub queue_policy: QueuePolicy,
+    /// Most records in one write + fsync.
+    pub max_batch: usize,
+    /// How long the writer waits for more records after the first of a batch; zero = take
+    /// what has queued and go.
+    pub max_batch_delay: Duration,
+    /// A signed checkpoint every this many records.
+    pub checkpoint_interval: u64,
+    /// A segment is closed and a new one started once it reaches this size.
+    pub segment_max_bytes: u64,
+    /// Where the Ed25519 signing key lives; `None` = `audit-signing.key` in the directory.
+    pub signing_key_file: Option<PathBuf>,
+}
+
+impl Default for AuditLogOptions {
+    fn default() -> Self {
+        AuditLogOptions {
+            queue_capacity: 4096,
+            queue_policy: QueuePolicy::Block,
+            max_batch: 512,
+            max_batch_delay: Duration::ZERO,
+            checkpoint_interval: 1000,
+            segment_max_bytes: 64 * 1024 * 1024,
+            signing_key_file: None,
+        }
+    }
+}
+
+type AckSender = oneshot::Sender<Result<Acknowledged, AuditError>>;
+
+// Nearly every message is an Append, so boxing the record would add an allocation per record
+// to save queue memory only on the rare Close.
+#[allow(clippy::large_enum_variant)]
+enum Command {
+    Append(AuditRecord, AckSender),
+    Close(oneshot::Sender<Result<(), AuditError>>),
+}
+
+/// A handle to an open audit log; cheap to clone, one per worker if you like.
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: mpsc::Sender<Command>,
+    policy: QueuePolicy,
+    shed: Arc<AtomicU64>,
+    public_key: VerifyingKey,
+}
+
+/// A record accepted into the queue, not yet durable.
+#[derive(Debug)]
+pub struct PendingAck {
+    rx: oneshot::Receiver<Result<Acknowledged, AuditError>>,
+}
+
+// === impl AuditLog ===
+
+impl AuditLog {
+    /// Opens (creating if needed) the audit store in `dir`, recovers from a crash, and starts
+    /// the writer task on the current Tokio runtime.
+    pub async fn open(dir: impl AsRef<Path>, options: AuditLogOptions) -> Result<Self, AuditError> {
+        let dir = dir.as_ref().to_owned();
+        let key_path = options
+            .signing_key_file
+            .clone()
+            .unwrap_or_else(|| dir.join(SIGNING_KEY_FILE));
+        let limits = ChainLimits {
+            segment_max_bytes: options.segment_max_bytes.max(1),
+            checkpoint_interval: options.checkpoint_interval.max(1),
+        };
+        let chain = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir).map_err(|e| AuditError::io(&dir, e))?;
+            let key = keys::load_or_create(&key_path)?;
+            ChainWriter::open(&dir, key, limits)
+        })
+        .await
+        .map_err(|_| AuditError::Closed)??;
+        let public_key = chain.verifying_key();
+        let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
+        tokio::spawn(run_writer(
+            rx,
+            chain,
+            options.max_batch.max(1),
+            options.max_batch_delay,
+        ));
+        Ok(AuditLog {
+            tx,
+            policy: options.queue_policy,
+            shed: Arc::new(AtomicU64::new(0)),
+            public_key,
+        })
+    }
+
+    /// Appends a record and returns once it is written and `sync_data`'d: an acknowledged record
+    /// survives a crash or `kill -9`.
+    pub async fn append(&self, record: AuditRecord) -> Result<Acknowledged, AuditError> {
+        self.submit(record).await?.durable().await
+    }
+
+    /// Puts a record in the queue (waiting for room under `Block`, failing under `Shed`) and
+    /// returns a handle to await its durability, so a caller can overlap the wait with work.
+    pub async fn submit(&self, record: AuditRecord) -> Result<PendingAck, AuditError> {
+        let (ack, rx) = oneshot::channel();
+        let command = Command::Append(record, ack);
+        match self.policy {
+            QueuePolicy::Block => self
+                .tx
+                .send(command)
+                .await
+                .map_err(|_| AuditError::Closed)?,
+            QueuePolicy::Shed => match self.tx.try_send(command) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.shed.fetch_add(1, Ordering::Relaxed);
+                    return Err(AuditError::QueueFull);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(AuditError::Closed),
+            },
+        }
+        Ok(PendingAck { rx })
+    }
+
+    /// Records refused because the queue was full under [`QueuePolicy::Shed`], since open.
+    pub fn shed_count(&self) -> u64 {
+        self.shed.load(Ordering::Relaxed)
+    }
+
+    /// The public key that verifies this log's checkpoints.
+    pub fn public_key(&self) -> VerifyingKey {
+        self.public_key
+    }
+
+    /// Writes everything queued before this call, a closing checkpoint, syncs, and stops the
+    /// writer; later appends on any clone fail with [`AuditError::Closed`].
+    pub async fn close(&self) -> Result<(), AuditError> {
+        let (done, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Close(done))
+            .await
+            .map_err(|_| AuditError::Closed)?;
+        rx.await.map_err(|_| AuditError::Closed)?
+    }
+}
+
+// === impl PendingAck ===
+
+impl PendingAck {
+    /// Waits until the record is durable.
+    pub async fn durable(self) -> Result<Acknowledged, AuditError> {
+        self.rx.await.map_err(|_| AuditError::Closed)?
+    }
+}
+
+async fn run_writer(
+    mut rx: mpsc::Receiver<Command>,
+    mut chain: ChainWriter,
+    max_batch: usize,
+    max_delay: Duration,
+) {
+    // After a failed write or fsync the file's state is unknown (a failed fsync may have
+    // dropped dirty pages), so the writer fails closed until the log is reopened and recovered.
+    let mut failed: Option<String> = None;
+    loop {
+        let Some(first) = rx.recv().await else {
+            // Every handle dropped without close(): still leave a closing checkpoint, unless
+            // the file is in an unknown state.
+            if failed.is_none() {
+                let _ = tokio::task::spawn_blocking(move || chain.close()).await;
+            }
+            return;
+        };
+        let mut batch = Batch::default();
+        batch.take(first);
+        let deadline = tokio::time::Instant::now() + max_delay;
+        while batch.acks.len() < max_batch && batch.close.is_none() {
+            let next = if max_delay.is_zero() {
+                rx.try_recv().ok()
+            } else {
+                tokio::time::timeout_at(deadline, rx.recv())
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            match next {
+                Some(c) => batch.take(c),
+                None => break,
+            }
+        }
+        let Batch {
+            records,
+            acks: acks_for,
+            close,
+        } = batch;
+        if let Some(reason) = &failed {
+            for ack in acks_for {
+                let _ = ack.send(Err(AuditError::WriterFailed(reason.clone())));
+            }
+        } else if !records.is_empty() {
+            let joined = tokio::task::spawn_blocking(move || {
+                let result = chain.write_batch(records);
+                (chain, result)
+            })
+            .await;
+            let Ok((returned, result)) = joined else {
+                // The blocking task panicked and took the chain with it; dropping the acks
+                // tells every waiter the log is closed.
+                return;
+            };
+            chain = returned;
+            match result {
+                Ok(done) => {
+                    for (ack, result) in acks_for.into_iter().zip(done) {
+                        let _ = ack.send(Ok(result));
+                    }
+                }
+                Err(e) => {
+                    let reason = e.to_string();
+                    for ack in acks_for {
+                        let _ = ack.send(Err(AuditError::WriterFailed(reason.clone())));
+                    }
+                    failed = Some(reason);
+                }
+            }
+        }
+        if let Some(done) = close {
+            // The chain (and with it the store's lock) is dropped before answering, so a caller
+            // may reopen the store as soon as close() returns.
+            let result = match failed {
+                Some(reason) => {
+                    drop(chain);
+                    Err(AuditError::WriterFailed(reason))
+                }
+                None => tokio::task::spawn_blocking(move || chain.close())
+                    .await
+                    .unwrap_or(Err(AuditError::Closed)),
+            };
+            let _ = done.send(result);
+            return;
+        }
+    }
+}
+
+#[derive(Default)]
+struct Batch {
+    records: Vec<AuditRecord>,
+    acks: Vec<AckSender>,
+    close: Option<oneshot::Sender<Result<(), AuditError>>>,
+}
+
+impl Batch {
+    fn take(&mut self, command: Command) {
+        match command {
+            Command::Append(record, ack) => {
+                self.records.push(record);
+                self.acks.push(ack);
+            }
+            Command::Close(done) => self.close = Some(done),
+        }
+    }
+}

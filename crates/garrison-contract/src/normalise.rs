@@ -1,0 +1,288 @@
+//! OpenAPI 3.0 Schema Objects to JSON Schema 2020-12.
+//!
+//! OpenAPI 3.0 schemas are "an extended subset" of JSON Schema draft 4/5 (OAS 3.0.3, Schema
+//! Object); a 2020-12 validator misreads some of their keywords. [`normalise_schema`] rewrites
+//! them, one pure rule per keyword, applied to every subschema. OpenAPI 3.1 schemas already are
+//! JSON Schema 2020-12 and pass through unchanged.
+
+use serde_json::{Map, Value};
+
+use crate::OpenApiVersion;
+
+/// Keywords whose value is one subschema.
+const ONE_SCHEMA: &[&str] = &[
+    "not",
+    "additionalProperties",
+    "items",
+    "contains",
+    "propertyNames",
+    "if",
+    "then",
+    "else",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "additionalItems",
+];
+/// Keywords whose value is an array of subschemas.
+const SCHEMA_ARRAYS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
+/// Keywords whose value is a map of subschemas.
+const SCHEMA_MAPS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+];
+/// OpenAPI-only keywords that are not JSON Schema and do not constrain instances.
+const OPENAPI_ONLY: &[&str] = &["xml", "externalDocs"];
+
+/// Returns `schema` (of a contract of `version`) as JSON Schema 2020-12.
+pub fn normalise_schema(schema: &Value, version: OpenApiVersion) -> Value {
+    match version {
+        OpenApiVersion::V3_1 => schema.clone(),
+        _ => normalise_3_0(schema),
+    }
+}
+
+fn normalise_3_0(schema: &Value) -> Value {
+    let Value::Object(map) = schema else {
+        return schema.clone();
+    };
+    let mut out = Map::new();
+    for (key, value) in map {
+        let value = if ONE_SCHEMA.contains(&key.as_str()) {
+            normalise_3_0(value)
+        } else if SCHEMA_ARRAYS.contains(&key.as_str()) {
+            match value {
+                Value::Array(items) => Value::Array(items.iter().map(normalise_3_0).collect()),
+                other => other.clone(),
+            }
+        } else if SCHEMA_MAPS.contains(&key.as_str()) {
+            match value {
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), normalise_3_0(v)))
+                        .collect(),
+                ),
+                other => other.clone(),
+            }
+        } else {
+            value.clone()
+        };
+        out.insert(key.clone(), value);
+    }
+    let out = ref_siblings_ignored(out);
+    let out = drop_openapi_only(out);
+    let out = example_to_examples(out);
+    let out = exclusive_bounds(out);
+    Value::Object(nullable_to_type(out))
+}
+
+/// OAS 3.0 Reference Object: "any properties added SHALL be ignored", so a `$ref` stands
+/// alone (in 2020-12 its siblings would apply).
+pub(crate) fn ref_siblings_ignored(mut schema: Map<String, Value>) -> Map<String, Value> {
+    if let Some(reference) = schema.remove("$ref") {
+        schema.clear();
+        schema.insert("$ref".to_owned(), reference);
+    }
+    schema
+}
+
+/// `xml` and `externalDocs` describe serialisation and documentation, not instances.
+pub(crate) fn drop_openapi_only(mut schema: Map<String, Value>) -> Map<String, Value> {
+    for key in OPENAPI_ONLY {
+        schema.remove(*key);
+    }
+    schema
+}
+
+/// 3.0 `example: v` is 2020-12 `examples: [v]`.
+pub(crate) fn example_to_examples(mut schema: Map<String, Value>) -> Map<String, Value> {
+    if let Some(example) = schema.remove("example") {
+        match schema.get_mut("examples") {
+            Some(Value::Array(examples)) => examples.insert(0, example),
+            _ => {
+                schema.insert("examples".to_owned(), Value::Array(vec![example]));
+            }
+        }
+    }
+    schema
+}
+
+/// Draft 4's boolean `exclusiveMinimum: true` beside `minimum: m` is 2020-12's
+/// `exclusiveMinimum: m` (and likewise for the maximum); `false` means inclusive.
+pub(crate) fn exclusive_bounds(mut schema: Map<String, Value>) -> Map<String, Value> {
+    for (exclusive, bound) in [
+        ("exclusiveMinimum", "minimum"),
+        ("exclusiveMaximum", "maximum"),
+    ] {
+        match schema.get(exclusive) {
+            Some(Value::Bool(true)) => {
+                schema.remove(exclusive);
+                // Without the bound, `true` constrains nothing.
+                if let Some(limit) = schema.remove(bound) {
+                    schema.insert(exclusive.to_owned(), limit);
+                }
+            }
+            Some(Value::Bool(false)) => {
+                schema.remove(exclusive);
+            }
+            _ => {}
+        }
+    }
+    schema
+}
+
+/// `nullable: true` allows `null`: added to `type` (and to `enum`, which would otherwise
+/// reject it); with no `type`, the schema becomes `anyOf: [schema, {type: null}]`.
+pub(crate) fn nullable_to_type(mut schema: Map<String, Value>) -> Map<String, Value> {
+    let nullable = schema.remove("nullable");
+    if nullable != Some(Value::Bool(true)) {
+        return schema;
+    }
+    let null = Value::String("null".to_owned());
+    if let Some(Value::Array(values)) = schema.get_mut("enum")
+        && !values.contains(&Value::Null)
+    {
+        values.push(Value::Null);
+    }
+    match schema.get_mut("type") {
+        Some(Value::String(t)) => {
+            let t = Value::String(std::mem::take(t));
+            schema.insert("type".to_owned(), Value::Array(vec![t, null]));
+            schema
+        }
+        Some(Value::Array(types)) => {
+            if !types.contains(&null) {
+                types.push(null);
+            }
+            schema
+        }
+        _ => {
+            let mut null_schema = Map::new();
+            null_schema.insert("type".to_owned(), null);
+            let mut out = Map::new();
+            out.insert(
+                "anyOf".to_owned(),
+                Value::Array(vec![Value::Object(schema), Value::Object(null_schema)]),
+            );
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    #[test]
+    fn nullable_adds_null_to_a_single_type() {
+        let out = nullable_to_type(obj(json!({"type": "string", "nullable": true})));
+        assert_eq!(Value::Object(out), json!({"type": ["string", "null"]}));
+    }
+
+    #[test]
+    fn nullable_adds_null_to_an_enum() {
+        let out = nullable_to_type(obj(
+            json!({"type": "string", "enum": ["a"], "nullable": true}),
+        ));
+        assert_eq!(
+            Value::Object(out),
+            json!({"type": ["string", "null"], "enum": ["a", null]})
+        );
+    }
+
+    #[test]
+    fn nullable_without_type_becomes_any_of_null() {
+        let out = nullable_to_type(obj(json!({"allOf": [{"$ref": "#/x"}], "nullable": true})));
+        assert_eq!(
+            Value::Object(out),
+            json!({"anyOf": [{"allOf": [{"$ref": "#/x"}]}, {"type": "null"}]})
+        );
+    }
+
+    #[test]
+    fn nullable_false_is_dropped() {
+        let out = nullable_to_type(obj(json!({"type": "integer", "nullable": false})));
+        assert_eq!(Value::Object(out), json!({"type": "integer"}));
+    }
+
+    #[test]
+    fn boolean_exclusive_bounds_become_numbers() {
+        let out = exclusive_bounds(obj(json!({
+            "minimum": 0, "exclusiveMinimum": true, "maximum": 10, "exclusiveMaximum": false
+        })));
+        assert_eq!(
+            Value::Object(out),
+            json!({"exclusiveMinimum": 0, "maximum": 10})
+        );
+        let lone = exclusive_bounds(obj(json!({"exclusiveMaximum": true})));
+        assert_eq!(Value::Object(lone), json!({}));
+        let numeric = exclusive_bounds(obj(json!({"exclusiveMaximum": 5})));
+        assert_eq!(Value::Object(numeric), json!({"exclusiveMaximum": 5}));
+    }
+
+    #[test]
+    fn example_becomes_examples() {
+        let out = example_to_examples(obj(json!({"example": "QQ123456A"})));
+        assert_eq!(Value::Object(out), json!({"examples": ["QQ123456A"]}));
+    }
+
+    #[test]
+    fn openapi_only_keywords_are_dropped_and_annotations_kept() {
+        let out = drop_openapi_only(obj(json!({
+            "xml": {"name": "x"}, "externalDocs": {"url": "https://e"},
+            "readOnly": true, "writeOnly": false, "discriminator": {"propertyName": "k"}
+        })));
+        assert_eq!(
+            Value::Object(out),
+            json!({"readOnly": true, "writeOnly": false, "discriminator": {"propertyName": "k"}})
+        );
+    }
+
+    #[test]
+    fn ref_siblings_are_ignored() {
+        let out = ref_siblings_ignored(obj(json!({"$ref": "#/a", "maxLength": 3})));
+        assert_eq!(Value::Object(out), json!({"$ref": "#/a"}));
+    }
+
+    #[test]
+    fn rules_apply_to_every_subschema_but_not_to_literal_data() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "a": {"type": "string", "nullable": true, "example": "x"},
+                "b": {"type": "array", "items": {"type": "number", "minimum": 1, "exclusiveMinimum": true}}
+            },
+            "default": {"nullable": true},
+            "oneOf": [{"type": "object", "nullable": true}]
+        });
+        let out = normalise_schema(&schema, OpenApiVersion::V3_0);
+        assert_eq!(
+            out,
+            json!({
+                "type": "object",
+                "properties": {
+                    "a": {"type": ["string", "null"], "examples": ["x"]},
+                    "b": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 1}}
+                },
+                "default": {"nullable": true},
+                "oneOf": [{"type": ["object", "null"]}]
+            })
+        );
+    }
+
+    #[test]
+    fn openapi_3_1_schemas_pass_unchanged() {
+        let schema = json!({"type": "string", "nullable": true, "example": 1});
+        assert_eq!(normalise_schema(&schema, OpenApiVersion::V3_1), schema);
+    }
+}
