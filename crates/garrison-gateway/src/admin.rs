@@ -36,7 +36,7 @@ pub(crate) async fn serve(
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let state = state.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&state, request)) }
+                async move { Ok::<_, std::convert::Infallible>(handle(state, request).await) }
             });
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder
@@ -51,7 +51,7 @@ pub(crate) async fn serve(
     }
 }
 
-fn handle(state: &GatewayState, request: Request<Incoming>) -> AdminResponse {
+async fn handle(state: Arc<GatewayState>, request: Request<Incoming>) -> AdminResponse {
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.into()),
         (&Method::GET, "/readyz") => {
@@ -77,10 +77,12 @@ fn handle(state: &GatewayState, request: Request<Incoming>) -> AdminResponse {
             response
         }
         (&Method::POST, "/admin/reload") => {
-            if let Err(refused) = authorise(state, &request) {
+            if let Err(refused) = authorise(&state, &request) {
                 return *refused;
             }
-            match state.reload() {
+            // Compiled on a blocking thread: a single-threaded gateway keeps serving meanwhile.
+            let result = state.clone().reload_off_thread().await;
+            match result {
                 Ok(generation) => json(
                     StatusCode::OK,
                     format!(r#"{{"status":"reloaded","generation":{generation}}}"#),

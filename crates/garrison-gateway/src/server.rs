@@ -221,6 +221,12 @@ impl Reloader {
         self.state.reload()
     }
 
+    /// The same, with the file read and the snapshot compiled on a blocking thread, so that a
+    /// single-threaded gateway keeps serving while a large configuration compiles.
+    pub async fn reload_off_thread(&self) -> Result<u64, ReloadError> {
+        self.state.clone().reload_off_thread().await
+    }
+
     /// The configuration file being served.
     pub fn config_path(&self) -> &std::path::Path {
         &self.state.config_path
@@ -288,6 +294,13 @@ impl GatewayState {
             .set_gauges(snapshot.gauges(&self.shared));
         self.snapshot.store(Arc::new(snapshot));
         Ok(generation)
+    }
+
+    /// [`GatewayState::reload`] on a blocking thread.
+    pub(crate) async fn reload_off_thread(self: Arc<Self>) -> Result<u64, ReloadError> {
+        tokio::task::spawn_blocking(move || self.reload())
+            .await
+            .unwrap_or_else(|e| Err(ReloadError::Compile(format!("the reload task failed: {e}"))))
     }
 
     pub(crate) fn is_ready(&self) -> bool {

@@ -36,7 +36,7 @@ pub fn watch_config(reloader: Reloader) -> notify::Result<notify::RecommendedWat
             // Let the writer finish: editors often write a file in several steps.
             tokio::time::sleep(Duration::from_millis(150)).await;
             while rx.try_recv().is_ok() {}
-            let _ = reloader.reload();
+            let _ = reloader.reload_off_thread().await;
         }
     });
     Ok(watcher)
@@ -50,7 +50,7 @@ pub fn reload_on_sighup(reloader: Reloader) -> std::io::Result<()> {
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the configuration");
-            let _ = reloader.reload();
+            let _ = reloader.reload_off_thread().await;
         }
     });
     Ok(())
