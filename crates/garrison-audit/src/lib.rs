@@ -10,7 +10,9 @@
 //! data, when and why".
 //!
 //! This crate must not know about HTTP, the gateway's types, configuration files or the CLI:
-//! callers fill in plain strings and addresses, and own where keys come from.
+//! callers fill in plain strings and addresses, and own where keys come from. Two small pieces
+//! live here so every tool behaves alike: the subject-keys file format ([`read_subject_keys`])
+//! and the verification summary people read ([`VerifyReport::summary`]).
 //!
 //! # Why segment files and not SQLite
 //! The store is one directory of append-only JSON-lines segment files, rolled at a size limit:
@@ -41,6 +43,7 @@ mod retention;
 mod search;
 mod segment;
 mod subject;
+mod subject_keys;
 mod time;
 mod verify;
 mod writer;
@@ -62,6 +65,7 @@ pub use retention::remove_segments_before;
 pub use search::{DecisionFilter, Found, SearchFilter, search};
 pub use segment::{Segment, list as list_segments};
 pub use subject::{SubjectHash, SubjectKey, normalise_identifier};
+pub use subject_keys::{SubjectKeysFile, parse_subject_keys, read_subject_keys};
 pub use time::Timestamp;
 pub use verify::{Problem, ProblemKind, VerifyReport, verify, verify_with_keys};
 pub use writer::{AuditLog, AuditLogOptions, PendingAck, QueuePolicy};

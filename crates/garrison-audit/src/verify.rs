@@ -109,6 +109,59 @@ impl VerifyReport {
     pub fn is_ok(&self) -> bool {
         self.problem.is_none()
     }
+
+    /// A few lines for people (what `garrison audit verify` prints). Intact: the counts, the
+    /// first and last sequence numbers, the segments, the head and how much of the chain is
+    /// under a signature. Not intact: first the [`Problem`] exactly as its `Display` gives it,
+    /// then how much verified before it.
+    pub fn summary(&self) -> String {
+        let seqs = match (self.first_seq, self.last_seq) {
+            (Some(first), Some(last)) => format!("seq {first} to {last}"),
+            _ => "no entries".to_owned(),
+        };
+        let counts = format!(
+            "{}, {} ({seqs}) in {}",
+            plural(self.records, "record"),
+            plural(self.checkpoints, "checkpoint"),
+            plural(self.segments as u64, "segment")
+        );
+        if let Some(problem) = &self.problem {
+            return format!(
+                "{problem}\nNOT INTACT: verification stopped at the first problem; before it, {} verified: {counts}\n",
+                plural(self.entries, "entry")
+            );
+        }
+        let mut out = format!("intact: {counts}\n");
+        if let Some(head) = self.head {
+            out.push_str(&format!("head: {head}\n"));
+        }
+        match (self.last_checkpoint_seq, self.last_seq) {
+            (Some(cp), Some(last)) if cp == last => {
+                out.push_str(&format!(
+                    "last checkpoint: seq {cp} (every entry is signed)\n"
+                ));
+            }
+            (Some(cp), Some(last)) => out.push_str(&format!(
+                "last checkpoint: seq {cp} ({} after it hash-chained but not yet signed)\n",
+                plural(last - cp, "entry")
+            )),
+            _ => out.push_str("no checkpoint\n"),
+        }
+        if self.starts_at_anchor {
+            out.push_str(
+                "starts at a signed segment anchor, not at genesis: older segments were removed (retention)\n",
+            );
+        }
+        out
+    }
+}
+
+fn plural(n: u64, what: &str) -> String {
+    match (n, what) {
+        (1, _) => format!("1 {what}"),
+        (_, "entry") => format!("{n} entries"),
+        _ => format!("{n} {what}s"),
+    }
 }
 
 impl fmt::Display for Problem {
@@ -323,5 +376,77 @@ impl Verifier {
             self.next = Some((entry.seq + 1, entry.hash));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> VerifyReport {
+        VerifyReport {
+            segments: 2,
+            entries: 12,
+            records: 9,
+            checkpoints: 3,
+            first_seq: Some(1),
+            last_seq: Some(12),
+            head: Some(Digest([0xab; 32])),
+            last_checkpoint_seq: Some(12),
+            starts_at_anchor: false,
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn summary_of_an_intact_store_gives_counts_range_and_signing() {
+        let text = report().summary();
+        assert!(
+            text.starts_with("intact: 9 records, 3 checkpoints (seq 1 to 12) in 2 segments\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("head: {}\n", "ab".repeat(32))),
+            "{text}"
+        );
+        assert!(
+            text.contains("last checkpoint: seq 12 (every entry is signed)"),
+            "{text}"
+        );
+
+        let mut r = report();
+        r.last_checkpoint_seq = Some(11);
+        r.starts_at_anchor = true;
+        r.segments = 1;
+        let text = r.summary();
+        assert!(text.contains("in 1 segment\n"), "{text}");
+        assert!(
+            text.contains("(1 entry after it hash-chained but not yet signed)"),
+            "{text}"
+        );
+        assert!(text.contains("older segments were removed"), "{text}");
+    }
+
+    #[test]
+    fn summary_of_a_damaged_store_starts_with_the_problem() {
+        let mut r = report();
+        let problem = Problem {
+            segment: PathBuf::from("audit/segment-00000001.jsonl"),
+            line: 4,
+            seq: Some(4),
+            kind: ProblemKind::HashMismatch,
+        };
+        r.entries = 3;
+        r.last_seq = Some(3);
+        r.problem = Some(problem.clone());
+        let text = r.summary();
+        let first = text.lines().next().unwrap();
+        assert_eq!(first, problem.to_string());
+        assert_eq!(
+            first,
+            "audit/segment-00000001.jsonl line 4 (seq 4): hash mismatch (entry edited)"
+        );
+        assert!(text.contains("NOT INTACT"), "{text}");
+        assert!(text.contains("before it, 3 entries verified"), "{text}");
     }
 }
