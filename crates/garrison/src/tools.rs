@@ -1,0 +1,137 @@
+//! The small command-line tools: `config check`, `contract lint`, `key generate|digest`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Subcommand, ValueEnum};
+use garrison_core::{ApiKey, Environment};
+
+#[derive(Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Validate a configuration file and report every problem with file, line and field.
+    Check {
+        /// The configuration file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ContractCommand {
+    /// Check contracts against the built-in rules (UK government API standards, OWASP). Exit
+    /// status: 0 no error-severity finding, 1 at least one, 2 a contract that cannot load.
+    Lint {
+        /// The contracts (OpenAPI 3.0 / 3.1, YAML or JSON).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+        format: LintFormat,
+        /// Change a rule's severity: RULE=error|warning|info|off (repeatable).
+        #[arg(long = "rule-severity", value_name = "RULE=SEVERITY")]
+        rule_severity: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum LintFormat {
+    /// `file: pointer: [severity rule-id] message`, one finding a line.
+    Human,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Issue a new API key; prints the key (give it to the consumer, once) and the digest to
+    /// put in the configuration.
+    Generate {
+        /// Issue a sandbox key (grn_test_…) instead of a live one.
+        #[arg(long)]
+        test: bool,
+    },
+    /// Print the digest of an existing key (read from standard input), e.g. to import keys
+    /// from another gateway by digest.
+    Digest,
+}
+
+pub(crate) fn check(file: &Path) -> ExitCode {
+    match garrison_config::load(file) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} listeners, {} upstreams, {} routes, {} plans, {} consumers, {} subscriptions)",
+                file.display(),
+                config.listeners.len(),
+                config.upstreams.len(),
+                config.routes.len(),
+                config.plans.len(),
+                config.consumers.len(),
+                config.subscriptions.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!(
+                "{}: {} problem{} found",
+                file.display(),
+                e.problems.len(),
+                if e.problems.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(crate) fn contract_lint(
+    files: &[PathBuf],
+    format: LintFormat,
+    severities: &[String],
+) -> ExitCode {
+    let mut rules = garrison_contract::RuleSet::default();
+    for spec in severities {
+        if let Err(e) = rules.set(spec) {
+            eprintln!("garrison: --rule-severity {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let report = garrison_contract::lint_files(files, &rules);
+    let text = match format {
+        LintFormat::Human => report.to_text(),
+        LintFormat::Json => format!("{:#}\n", report.to_json()),
+    };
+    // A closed pipe (`| head`) is the reader's choice, not a failure to report.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    ExitCode::from(report.exit_code())
+}
+
+pub(crate) fn key(command: KeyCommand) -> ExitCode {
+    match command {
+        KeyCommand::Generate { test } => {
+            let env = if test {
+                Environment::Test
+            } else {
+                Environment::Live
+            };
+            match ApiKey::generate(env) {
+                Ok(key) => {
+                    println!("key:    {}", key.expose());
+                    println!("digest: {}", key.digest());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("garrison: random number generator: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        KeyCommand::Digest => {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err() || line.trim().is_empty() {
+                eprintln!("garrison: give the key on standard input");
+                return ExitCode::FAILURE;
+            }
+            println!("{}", ApiKey::from_plaintext(line.trim()).digest());
+            ExitCode::SUCCESS
+        }
+    }
+}
