@@ -29,6 +29,20 @@ pub struct Config {
     pub consumers: Vec<Consumer>,
     /// Which consumer may call which route group, under which plan.
     pub subscriptions: Vec<Subscription>,
+    /// The audit store, when any route is audited.
+    pub audit: Option<AuditSettings>,
+}
+
+/// Where and how audit records are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// The store's directory (relative paths are resolved against the configuration file).
+    pub dir: PathBuf,
+    /// `true` to shed records (and count them) when the queue is full; `false` (the default)
+    /// makes requests wait: fail closed, as personal data needs.
+    pub shed_when_full: bool,
+    /// The Ed25519 signing key file for checkpoints; `None` keeps it in the store directory.
+    pub signing_key: Option<PathBuf>,
 }
 
 /// The admin listener: metrics, health, reload. Plain HTTP, so keep it on loopback or a
@@ -203,6 +217,8 @@ pub struct Route {
     pub max_body_bytes: u64,
     /// Authentication.
     pub auth: RouteAuth,
+    /// Whether every request to this route is recorded in the audit trail.
+    pub audit: bool,
 }
 
 /// A rate plan.

@@ -29,6 +29,16 @@ pub(crate) struct RawConfig {
     pub(crate) consumers: Vec<RawConsumer>,
     #[serde(default)]
     pub(crate) subscriptions: Vec<RawSubscription>,
+    #[serde(default)]
+    pub(crate) audit: Option<RawAudit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAudit {
+    pub(crate) dir: Text,
+    pub(crate) queue: Option<Text>,
+    pub(crate) signing_key: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +125,7 @@ pub(crate) struct RawRoute {
     pub(crate) timeout: Option<Text>,
     pub(crate) max_body_bytes: Option<Spanned<u64>>,
     pub(crate) auth: Option<Text>,
+    pub(crate) audit: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

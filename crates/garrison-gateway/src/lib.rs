@@ -10,6 +10,7 @@
 //! holds no state that a restart would need (the limiter and metrics are in memory).
 
 mod admin;
+mod audit;
 mod body;
 mod conn_limit;
 mod error;

@@ -36,6 +36,9 @@ pub enum StartError {
     /// certificate).
     #[error("{0}")]
     Compile(String),
+    /// The audit store could not be opened.
+    #[error("audit store: {0}")]
+    Audit(String),
     /// A listener could not bind its address.
     #[error("cannot listen on {address} ({name}): {source}")]
     Bind {
@@ -96,7 +99,11 @@ impl std::fmt::Debug for Gateway {
 impl Gateway {
     /// Compiles `config`, binds every listener and the admin listener, and starts serving.
     pub async fn start(config: Config) -> Result<Gateway, StartError> {
-        let shared = Shared::new();
+        let audit = match &config.audit {
+            None => None,
+            Some(settings) => Some(Arc::new(open_audit(settings).await?)),
+        };
+        let shared = Shared::new(audit);
         let snapshot = Snapshot::compile(&config, &shared, 1).map_err(StartError::Compile)?;
         shared.metrics.set_gauges(snapshot.gauges(&shared));
         let state = Arc::new(GatewayState {
@@ -199,8 +206,31 @@ impl Gateway {
         {
             tracing::warn!("connections still open after the grace period; closing them");
         }
+        if let Some(audit) = &self.state.shared.audit
+            && let Err(e) = audit.close().await
+        {
+            tracing::error!(error = %e, "closing the audit store failed");
+        }
         tracing::info!("gateway stopped");
     }
+}
+
+/// Opens the audit store the configuration names.
+async fn open_audit(
+    settings: &garrison_config::AuditSettings,
+) -> Result<garrison_audit::AuditLog, StartError> {
+    let options = garrison_audit::AuditLogOptions {
+        queue_policy: if settings.shed_when_full {
+            garrison_audit::QueuePolicy::Shed
+        } else {
+            garrison_audit::QueuePolicy::Block
+        },
+        signing_key_file: settings.signing_key.clone(),
+        ..Default::default()
+    };
+    garrison_audit::AuditLog::open(&settings.dir, options)
+        .await
+        .map_err(|e| StartError::Audit(format!("{}: {e}", settings.dir.display())))
 }
 
 /// Triggers reloads of a running gateway.
@@ -271,6 +301,12 @@ impl GatewayState {
         if before != after {
             return Err(ReloadError::NeedsRestart(format!(
                 "{}: listeners: adding, removing or moving a listener needs a restart",
+                self.config_path.display()
+            )));
+        }
+        if config.audit != current.config.audit {
+            return Err(ReloadError::NeedsRestart(format!(
+                "{}: audit: changing the audit store needs a restart",
                 self.config_path.display()
             )));
         }

@@ -19,20 +19,32 @@ use crate::router::Router;
 use crate::tls;
 use crate::upstream::{PoolCache, UpstreamPool};
 
-/// State that outlives snapshots: rate-limit cells, metrics and warm upstream pools.
-#[derive(Debug)]
+/// State that outlives snapshots: rate-limit cells, metrics, warm upstream pools and the audit
+/// trail.
 pub(crate) struct Shared {
     pub(crate) limiter: Arc<LocalLimiter>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) pools: PoolCache,
+    /// The audit trail, when the configuration has one (opened once; changing it needs a
+    /// restart).
+    pub(crate) audit: Option<Arc<garrison_audit::AuditLog>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("audit", &self.audit.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(audit: Option<Arc<garrison_audit::AuditLog>>) -> Self {
         Shared {
             limiter: Arc::new(LocalLimiter::new(1_000_000)),
             metrics: Arc::new(Metrics::default()),
             pools: PoolCache::default(),
+            audit,
         }
     }
 }
@@ -52,6 +64,10 @@ pub(crate) struct RouteRuntime {
     pub(crate) timeout: Duration,
     pub(crate) max_body: u64,
     pub(crate) auth: RouteAuth,
+    /// The route group, which the audit trail records as the API.
+    pub(crate) group_name: Arc<str>,
+    /// Whether requests are recorded in the audit trail.
+    pub(crate) audited: bool,
     pub(crate) stats: Arc<RouteStats>,
     /// Per-consumer counters, indexed like [`Snapshot::consumers`], filled on first use.
     consumer_stats: Vec<OnceLock<Arc<StatusCounters>>>,
@@ -128,6 +144,8 @@ pub struct ConfigSummary {
     pub source: std::path::PathBuf,
     /// The admin listener address.
     pub admin: SocketAddr,
+    /// The audit store settings.
+    pub audit: Option<garrison_config::AuditSettings>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -188,6 +206,8 @@ impl Snapshot {
                 pool,
                 max_body: r.max_body_bytes,
                 auth: r.auth,
+                group_name: Arc::from(r.group.as_str()),
+                audited: r.audit,
                 stats: shared.metrics.route(&r.name),
                 consumer_stats: (0..config.consumers.len())
                     .map(|_| OnceLock::new())
@@ -270,6 +290,7 @@ impl Snapshot {
             config: Arc::new(ConfigSummary {
                 source: config.source.clone(),
                 admin: config.admin.listen,
+                audit: config.audit.clone(),
             }),
             clock,
         })
@@ -320,6 +341,12 @@ impl Snapshot {
                     }),
                 ));
             }
+        }
+        if let Some(audit) = shared.audit.clone() {
+            gauges.push((
+                "garrison_audit_shed_total".to_owned(),
+                Box::new(move || audit.shed_count() as f64),
+            ));
         }
         let limiter = shared.limiter.clone();
         gauges.push((

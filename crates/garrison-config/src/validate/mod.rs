@@ -212,6 +212,34 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
     let subscriptions =
         resolve_subscriptions(&mut c, &raw.subscriptions, &routes, &plans, &consumers);
 
+    let audit = raw.audit.as_ref().map(|a| {
+        let shed_when_full = match a.queue.as_ref().map(|q| q.as_str()) {
+            None | Some("block") => false,
+            Some("shed") => true,
+            Some(_) => {
+                if let Some(text) = &a.queue {
+                    c.fail(text, "audit.queue", "expected block (fail closed) or shed");
+                }
+                false
+            }
+        };
+        AuditSettings {
+            dir: c.base.join(a.dir.as_str()),
+            shed_when_full,
+            signing_key: a.signing_key.as_ref().map(|k| c.base.join(k.as_str())),
+        }
+    });
+    if audit.is_none() {
+        for (i, r) in raw.routes.iter().enumerate() {
+            if let Some(flag) = r.audit.as_ref().filter(|f| ***f) {
+                c.fail(
+                    flag,
+                    format!("routes[{i}].audit"),
+                    "the route is audited, but no `audit:` section says where the store is",
+                );
+            }
+        }
+    }
     if raw.listeners.is_empty() {
         c.problems.push(Diagnostic::file(
             file,
@@ -229,6 +257,7 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
             plans,
             consumers,
             subscriptions,
+            audit,
         })
     } else {
         c.problems.sort_by_key(|p| (p.line, p.column));

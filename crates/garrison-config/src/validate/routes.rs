@@ -188,6 +188,7 @@ pub(super) fn resolve_routes(
                 1 << 40,
             ),
             auth,
+            audit: r.audit.as_ref().is_some_and(|a| **a),
         });
     }
     out

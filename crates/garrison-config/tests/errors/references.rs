@@ -239,3 +239,31 @@ fn route_methods_hosts_paths_and_auth_are_checked() {
         &["expected api_key or public"],
     );
 }
+
+#[test]
+fn an_audited_route_needs_an_audit_store() {
+    let yaml = mistake("    timeout: 3s\n", "    timeout: 3s\n    audit: true\n");
+    let (_s, file, problems) = rejected("audit-without-store", &yaml);
+    assert_only(
+        &problems,
+        &file,
+        position(&yaml, "audit: true").add_columns(7),
+        "routes[0].audit",
+        &["no `audit:` section"],
+    );
+    let with_store = format!("{yaml}audit:\n  dir: audit-store\n  queue: shed\n");
+    let config = accepted("audit-with-store", &with_store);
+    assert!(config.routes[0].audit);
+    let audit = config.audit.expect("audit settings");
+    assert!(audit.shed_when_full);
+    assert!(audit.dir.ends_with("audit-store"));
+    let bad_queue = format!("{yaml}audit:\n  dir: a\n  queue: drop\n");
+    let (_s, file, problems) = rejected("audit-queue", &bad_queue);
+    assert_only(
+        &problems,
+        &file,
+        position(&bad_queue, "drop"),
+        "audit.queue",
+        &["expected block (fail closed) or shed"],
+    );
+}

@@ -20,6 +20,7 @@ use http_body_util::{Either, Empty};
 use hyper::body::{Body as _, Incoming};
 
 use crate::GatewayBody;
+use crate::audit;
 use crate::body::GuardedBody;
 use crate::error::GatewayError;
 use crate::identity::ConnectionIdentity;
@@ -61,9 +62,17 @@ pub(crate) async fn serve(
         admission: None,
     };
     let method = request.method().clone();
-    let response = match proxy(&snapshot, &conn, request, &mut exchange).await {
+    // Read before the request is consumed; only when there is an audit trail to write to.
+    let purpose = state
+        .shared
+        .audit
+        .as_ref()
+        .map(|_| audit::purpose(request.headers()));
+    let mut refusal = None;
+    let mut response = match proxy(&snapshot, &conn, request, &mut exchange).await {
         Ok(response) => response,
         Err(error) => {
+            refusal = Some((error.code.as_str(), error.side));
             let mut response = error.into_response(&exchange.request_id);
             if let Some(admission) = &exchange.admission {
                 admission.write_headers(response.headers_mut());
@@ -71,6 +80,30 @@ pub(crate) async fn serve(
             response
         }
     };
+    let audited = exchange.route.filter(|&i| snapshot.routes[i].audited);
+    if let (Some(log), Some(index), Some(purpose)) = (&state.shared.audit, audited, purpose) {
+        let route = &snapshot.routes[index];
+        let outcome = audit::Outcome {
+            request_id: exchange.request_id.to_str().unwrap_or_default(),
+            api: &route.group_name,
+            operation: &route.name,
+            consumer: exchange.consumer.map(|c| &*snapshot.consumers[c].name),
+            conn: &conn,
+            client_ip: exchange.client_ip,
+            purpose,
+            refusal,
+            status: response.status().as_u16(),
+        };
+        // Fail closed: a response whose record is not durable is not released.
+        if let Err(e) = audit::record(log, outcome).await {
+            tracing::error!(error = %e, "audit record not stored; response withheld");
+            response = GatewayError::upstream(
+                ProblemCode::ServiceUnavailable,
+                "The request could not be recorded in the audit trail, so no data is released.",
+            )
+            .into_response(&exchange.request_id);
+        }
+    }
     record(
         &state.shared.metrics,
         &snapshot,

@@ -33,6 +33,7 @@ pub struct Setup {
     pub access_log: bool,
     pub extra_upstreams: String,
     pub min_tls_version: &'static str,
+    pub audit: bool,
 }
 
 impl Default for Setup {
@@ -48,6 +49,7 @@ impl Default for Setup {
             access_log: false,
             extra_upstreams: String::new(),
             min_tls_version: "1.2",
+            audit: false,
         }
     }
 }
@@ -214,6 +216,7 @@ routes:
     path: /citizens/{{id}}
     upstream: main
     max_body_bytes: 1024
+    audit: {audit}
   - name: upload
     group: citizen
     methods: [PUT]
@@ -291,7 +294,7 @@ subscriptions:
   - consumer: frank
     group: citizen
     plan: standard
-"#,
+{audit_section}"#,
         admin = ApiKey::from_plaintext(admin_token).digest(),
         allow = setup.global_allow,
         limits = setup.limits,
@@ -299,6 +302,12 @@ subscriptions:
         min_tls = setup.min_tls_version,
         failures = setup.breaker_failures,
         access_log = setup.access_log,
+        audit = setup.audit,
+        audit_section = if setup.audit {
+            "audit:\n  dir: audit\n"
+        } else {
+            ""
+        },
         extra = setup.extra_routes,
         extra_upstreams = setup.extra_upstreams,
         rate = setup.rate,

@@ -1,0 +1,93 @@
+//! The audit trail of audited routes: every request recorded durably with who, why and what
+//! was decided, before the response is released; the store verifies after shutdown.
+
+mod common;
+
+use common::{Harness, Setup};
+use garrison_audit::{Decision, PurposeHeader, SearchFilter};
+use garrison_testkit::client::{Protocol, get};
+
+#[tokio::test]
+async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies() {
+    let h = Harness::start(Setup {
+        audit: true,
+        ..Setup::default()
+    })
+    .await;
+    let key = h.consumer("alice").key.clone();
+    let mut request = get("/citizens/QQ123456C", Some(&key));
+    for (name, value) in [
+        ("context", "licence-application"),
+        ("policy-id", "DVLA-2026-01"),
+        ("correlation-id", "c-42"),
+    ] {
+        request
+            .headers_mut()
+            .insert(name, value.parse().expect("value"));
+    }
+    let allowed = h
+        .client("alice", Protocol::Http1)
+        .send(h.addr, request)
+        .await
+        .expect("response");
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(h.get_as("carol", "/citizens/1").await.status(), 403);
+    // Not an audited route: no record.
+    let public = h
+        .client("alice", Protocol::Http1)
+        .send(h.addr, get("/public/status", None))
+        .await
+        .expect("response");
+    assert_eq!(public.status(), 200);
+
+    let dir = h.dir.join("audit");
+    let Harness { gateway, .. } = h;
+    gateway.shutdown(std::time::Duration::from_secs(5)).await;
+
+    let public_key =
+        garrison_audit::read_public_key(&dir.join("audit-signing.pub")).expect("public key");
+    let report = garrison_audit::verify(&dir, &public_key).expect("readable");
+    assert!(report.problem.is_none(), "{:?}", report.problem);
+
+    let found = garrison_audit::search(&dir, &SearchFilter::default()).expect("search");
+    let records: Vec<_> = found.into_iter().map(|f| f.record).collect();
+    assert_eq!(records.len(), 2, "{records:?}");
+    let alice = records
+        .iter()
+        .find(|r| r.consumer.as_deref() == Some("alice"))
+        .expect("alice's record");
+    assert_eq!(alice.decision, Decision::Allowed);
+    assert_eq!(alice.upstream_status, Some(200));
+    assert_eq!(alice.api, "citizen");
+    assert_eq!(alice.operation, "citizen");
+    assert_eq!(
+        alice.request_id,
+        allowed.headers()["x-request-id"].to_str().expect("id")
+    );
+    assert_eq!(
+        alice
+            .purpose
+            .get(&PurposeHeader::Context)
+            .map(String::as_str),
+        Some("licence-application")
+    );
+    assert_eq!(alice.client_cert_sha256.as_deref().map(str::len), Some(64));
+    let carol = records
+        .iter()
+        .find(|r| r.consumer.as_deref() == Some("carol"))
+        .expect("carol's record");
+    assert_eq!(
+        carol.decision,
+        Decision::Refused {
+            reason: "RESOURCE_FORBIDDEN".into()
+        }
+    );
+    // The path held an identifier; the store must not.
+    for entry in std::fs::read_dir(&dir).expect("dir") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+        assert!(
+            !bytes.windows(9).any(|w| w == b"QQ123456C"),
+            "identifier stored in clear"
+        );
+    }
+}
