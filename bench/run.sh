@@ -21,6 +21,10 @@ ROOT=$(dirname "$BENCH")
 WORK=${BENCH_WORK:-$BENCH/work}
 RESULTS=$BENCH/results
 DURATION=${DURATION:-4}
+# AUDIT=1 records every request to Garrison's /key route in its audit trail (fail closed: the
+# response waits until its record is durable), to measure audit's cost against AUDIT unset.
+AUDIT=${AUDIT:-}
+if [ -n "$AUDIT" ]; then GARRISON_AUDIT_ROUTE=true; else GARRISON_AUDIT_ROUTE=false; fi
 WARMUP=${WARMUP:-1}
 CONNECTIONS=${CONNECTIONS:-50}
 KEYS=${KEYS:-1000}
@@ -261,6 +265,7 @@ EOF
 
 # --- Garrison --------------------------------------------------------------------------------
 mkdir -p garrison
+rm -rf garrison/audit   # a fresh audit store per run (used only with AUDIT=1)
 {
     cat <<EOF
 # Written by bench/run.sh.
@@ -294,6 +299,9 @@ routes:
     path: /key
     upstream: bench-upstream
     auth: api_key
+    audit: $GARRISON_AUDIT_ROUTE
+audit:
+  dir: $WORK/garrison/audit
 plans:
   - name: never-reached
     rate: 100000/s
