@@ -4,12 +4,14 @@
 //! one and resolves every `$ref` — inside the document and across relative files, never over
 //! the network — into a single self-contained [`Contract`]; [`normalise_schema`] turns a 3.0
 //! Schema Object into JSON Schema 2020-12; [`lint`] checks a contract against the built-in
-//! rules drawn from the UK government API standards and the OWASP API Security Top 10.
+//! rules drawn from the UK government API standards and the OWASP API Security Top 10;
+//! [`diff`] finds breaking changes between two versions of a contract.
 //! Every problem names the file and the JSON pointer it concerns.
 //!
 //! This crate knows nothing about the gateway, its configuration, sockets or HTTP traffic: it
 //! reads contract files and returns values.
 
+pub mod diff;
 mod error;
 pub mod lint;
 mod normalise;
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub use diff::{CHECKS, Change, Check, DiffReport, Level, Side, diff, diff_files};
 pub use error::LoadError;
 pub use lint::{
     FileReport, Finding, LintReport, RULES, Rule, RuleSet, RuleSetError, Severity, lint, lint_files,

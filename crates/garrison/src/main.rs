@@ -19,7 +19,9 @@ use clap::{Parser, Subcommand};
 
 use crate::audit::{AuditCommand, audit};
 use crate::gateway::{serve, up};
-use crate::tools::{ConfigCommand, ContractCommand, KeyCommand, check, contract_lint, key};
+use crate::tools::{
+    ConfigCommand, ContractCommand, KeyCommand, check, contract_diff, contract_lint, key,
+};
 
 #[derive(Parser)]
 #[command(
@@ -97,6 +99,15 @@ fn main() -> ExitCode {
                     rule_severity,
                 },
         } => contract_lint(&files, format, &rule_severity),
+        Command::Contract {
+            command:
+                ContractCommand::Diff {
+                    old,
+                    new,
+                    format,
+                    fail_on,
+                },
+        } => contract_diff(&old, &new, format, fail_on),
         Command::Key { command } => key(command),
         Command::Audit { command } => audit(command),
         Command::Serve { config } => run(cli.workers, || serve(config)),

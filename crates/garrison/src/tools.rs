@@ -1,4 +1,4 @@
-//! The small command-line tools: `config check`, `contract lint`, `key generate|digest`.
+//! The small command-line tools: `config check`, `contract lint|diff`, `key generate|digest`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,6 +30,38 @@ pub(crate) enum ContractCommand {
         #[arg(long = "rule-severity", value_name = "RULE=SEVERITY")]
         rule_severity: Vec<String>,
     },
+    /// Find breaking changes between two versions of a contract. Exit status: 0 no breaking
+    /// change (or none at --fail-on's level), 1 at least one, 2 a contract that cannot load.
+    Diff {
+        /// The old contract.
+        old: PathBuf,
+        /// The new contract.
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+        format: DiffFormat,
+        /// The lowest level that makes the exit status 1.
+        #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Breaking)]
+        fail_on: FailOn,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// `[level check-id] old|new:pointer: message`, grouped by level.
+    Human,
+    /// A Markdown changelog.
+    Markdown,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum FailOn {
+    /// Exit 1 on a breaking change.
+    Breaking,
+    /// Exit 1 on a breaking change or a warning.
+    Warning,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -102,6 +134,32 @@ pub(crate) fn contract_lint(
     // A closed pipe (`| head`) is the reader's choice, not a failure to report.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     ExitCode::from(report.exit_code())
+}
+
+pub(crate) fn contract_diff(
+    old: &Path,
+    new: &Path,
+    format: DiffFormat,
+    fail_on: FailOn,
+) -> ExitCode {
+    let report = match garrison_contract::diff_files(old, new) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = match format {
+        DiffFormat::Human => report.to_text(),
+        DiffFormat::Markdown => report.to_markdown(),
+        DiffFormat::Json => format!("{:#}\n", report.to_json()),
+    };
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    let fail_on = match fail_on {
+        FailOn::Breaking => garrison_contract::Level::Breaking,
+        FailOn::Warning => garrison_contract::Level::Warning,
+    };
+    ExitCode::from(report.exit_code(fail_on))
 }
 
 pub(crate) fn key(command: KeyCommand) -> ExitCode {
