@@ -10,7 +10,7 @@
 # Settings (environment): DURATION (s, default 4), WARMUP (s, 1), CONNECTIONS (50),
 # KEYS (1000), ROUNDS (5: each proxy runs each scenario once per round, pooled over rounds),
 # PROXIES ("nginx garrison haproxy", haproxy only if installed), SCENARIOS ("plain keys tls
-# handshake"), PROXY_CPU (0), LOAD_CPU (1), BENCH_WORK (bench/work), SKIP_BUILD (unset).
+# handshake"), PROXY_CPU (0), LOAD_CPU (1), BENCH_WORK (bench/scratch), SKIP_BUILD (unset).
 #
 # Output: a Markdown table on standard output and in bench/results/latest.md; raw per-run
 # figures in bench/results/latest-raw.tsv.
@@ -18,7 +18,7 @@ set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
-WORK=${BENCH_WORK:-$BENCH/work}
+WORK=${BENCH_WORK:-$BENCH/scratch}
 RESULTS=$BENCH/results
 DURATION=${DURATION:-4}
 # AUDIT=1 records every request to Garrison's /key route in its audit trail (fail closed: the
