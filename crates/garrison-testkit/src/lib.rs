@@ -28,13 +28,14 @@ pub fn temp_dir(label: &str) -> PathBuf {
 /// whether it became true. Tests use this instead of sleeping for readiness.
 pub async fn eventually(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(10));
     loop {
+        poll.tick().await;
         if check() {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {
             return false;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }

@@ -10,7 +10,6 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -93,7 +92,8 @@ pub async fn refused_addr() -> SocketAddr {
 async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let path = request.uri().path().to_owned();
     if path.ends_with("/hang") {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        // Never answers: the gateway's timeout is what ends the exchange.
+        std::future::pending::<()>().await;
     }
     if path.ends_with("/reset") {
         // Failing the service makes hyper close the connection without a response.

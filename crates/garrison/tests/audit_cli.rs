@@ -128,6 +128,11 @@ fn audit(args: &[&str]) -> Output {
     out
 }
 
+/// `garrison audit verify --dir DIR --public-key KEY`.
+fn verify_with_key(dir: &str, key: &str) -> Output {
+    audit(&["audit", "verify", "--dir", dir, "--public-key", key])
+}
+
 fn assert_no_identifier(out: &Output) {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     for id in IDENTIFIERS {
@@ -193,28 +198,14 @@ async fn verify_reports_an_intact_store_then_names_the_tampered_line() {
     // The published key given explicitly: no warning.
     let published = store.dir.parent().expect("base").join("published.pub");
     std::fs::copy(store.dir.join(garrison_audit::PUBLIC_KEY_FILE), &published).expect("copy");
-    let out = audit(&[
-        "audit",
-        "verify",
-        "--dir",
-        dir,
-        "--public-key",
-        s(&published),
-    ]);
+    let out = verify_with_key(dir, s(&published));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stderr), "");
 
     // Someone else's key: the first checkpoint's signature does not verify.
     let other = store_with_one_record("audit-verify-other").await;
     let other_key = other.join(garrison_audit::PUBLIC_KEY_FILE);
-    let out = audit(&[
-        "audit",
-        "verify",
-        "--dir",
-        dir,
-        "--public-key",
-        s(&other_key),
-    ]);
+    let out = verify_with_key(dir, s(&other_key));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let first = segments[0].path.display().to_string();
     assert!(
@@ -235,14 +226,7 @@ async fn verify_reports_an_intact_store_then_names_the_tampered_line() {
     );
     lines[1] = lines[1].replace("\"consumer\":\"dvla\"", "\"consumer\":\"dvlx\"");
     std::fs::write(&segments[0].path, lines.join("\n") + "\n").expect("tamper");
-    let out = audit(&[
-        "audit",
-        "verify",
-        "--dir",
-        dir,
-        "--public-key",
-        s(&published),
-    ]);
+    let out = verify_with_key(dir, s(&published));
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
@@ -263,14 +247,7 @@ async fn verify_reports_an_intact_store_then_names_the_tampered_line() {
         "{}",
         text(&out.stderr)
     );
-    let out = audit(&[
-        "audit",
-        "verify",
-        "--dir",
-        s(&missing),
-        "--public-key",
-        s(&published),
-    ]);
+    let out = verify_with_key(s(&missing), s(&published));
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -565,14 +542,7 @@ async fn export_verifies_offline_and_retention_keeps_the_rest_verifiable() {
         "{stdout}"
     );
     // The third party's check: the export alone, with the published key.
-    let out = audit(&[
-        "audit",
-        "verify",
-        "--dir",
-        s(&export),
-        "--public-key",
-        s(&published),
-    ]);
+    let out = verify_with_key(s(&export), s(&published));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let exported = search_dir(&export, &[]);
     assert!(exported.contains(&"req-2".to_owned()) && exported.contains(&"req-3".to_owned()));
@@ -601,14 +571,7 @@ async fn export_verifies_offline_and_retention_keeps_the_rest_verifiable() {
             .len(),
         1
     );
-    let out = audit(&[
-        "audit",
-        "verify",
-        "--dir",
-        dir,
-        "--public-key",
-        s(&published),
-    ]);
+    let out = verify_with_key(dir, s(&published));
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("older segments were removed"), "{stdout}");
