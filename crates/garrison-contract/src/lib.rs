@@ -15,6 +15,7 @@ pub mod diff;
 mod error;
 pub mod lint;
 mod normalise;
+mod operations;
 mod pointer;
 mod references;
 mod resolve;
@@ -30,6 +31,7 @@ pub use lint::{
     FileReport, Finding, LintReport, RULES, Rule, RuleSet, RuleSetError, Severity, lint, lint_files,
 };
 pub use normalise::normalise_schema;
+pub use operations::{METHODS, OperationInfo, operations};
 pub use pointer::{escape_segment, unescape_segment};
 
 /// The OpenAPI versions Garrison reads.
