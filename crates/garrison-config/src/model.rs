@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use garrison_contract::Contract;
 use garrison_core::{CertFingerprint, KeyDigest};
 use ipnet::IpNet;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -21,8 +23,11 @@ pub struct Config {
     pub listeners: Vec<Listener>,
     /// Where routes forward to.
     pub upstreams: Vec<Upstream>,
-    /// What the gateway serves.
+    /// What the gateway serves: the routes declared one by one, then those derived from
+    /// [`Config::apis`].
     pub routes: Vec<Route>,
+    /// APIs declared by their contracts.
+    pub apis: Vec<Api>,
     /// Rate plans.
     pub plans: Vec<Plan>,
     /// Who may call.
@@ -209,8 +214,9 @@ pub struct Route {
     pub methods: Vec<String>,
     /// Path template (`/citizens/{id}`, `/files/{*rest}`).
     pub path: String,
-    /// Index into [`Config::upstreams`].
-    pub upstream: usize,
+    /// Index into [`Config::upstreams`]; `None` for an operation of a mocked API, answered
+    /// from its contract.
+    pub upstream: Option<usize>,
     /// Response-head timeout, overriding the upstream's.
     pub timeout: Option<Duration>,
     /// Largest request body.
@@ -219,6 +225,48 @@ pub struct Route {
     pub auth: RouteAuth,
     /// Whether every request to this route is recorded in the audit trail.
     pub audit: bool,
+    /// The contract operation this route serves, for a route derived from an API.
+    pub operation: Option<RouteOperation>,
+}
+
+/// The contract operation behind a derived route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteOperation {
+    /// Index into [`Config::apis`].
+    pub api: usize,
+    /// Index into [`garrison_contract::operations`] of the API's contract (and into its
+    /// compiled operations).
+    pub index: usize,
+}
+
+/// An API declared by its OpenAPI contract: one route per operation.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// Name: the subscription group of its routes and the API named in the audit trail.
+    pub name: String,
+    /// The loaded contract.
+    pub contract: Arc<Contract>,
+    /// Prefix of every operation's path (`/citizens/v1`), possibly empty.
+    pub base_path: String,
+    /// Answer from the contract's examples and schemas instead of an upstream (a sandbox).
+    pub mock: bool,
+    /// Check requests against the contract before they reach the upstream.
+    pub validate_requests: bool,
+    /// What to do with upstream responses that do not conform to the contract.
+    pub responses: ResponseValidation,
+}
+
+/// What the gateway does with an upstream response that breaks the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseValidation {
+    /// Responses are not checked (nothing is buffered).
+    Off,
+    /// Violations are counted and logged (with their location, never the values); the
+    /// response passes unchanged.
+    Report,
+    /// A non-conforming response is replaced by `502 UPSTREAM_CONTRACT_VIOLATION`.
+    Enforce,
 }
 
 /// A rate plan.

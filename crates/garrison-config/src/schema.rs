@@ -24,6 +24,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) routes: Vec<RawRoute>,
     #[serde(default)]
+    pub(crate) apis: Vec<RawApi>,
+    #[serde(default)]
     pub(crate) plans: Vec<RawPlan>,
     #[serde(default)]
     pub(crate) consumers: Vec<RawConsumer>,
@@ -126,6 +128,29 @@ pub(crate) struct RawRoute {
     pub(crate) max_body_bytes: Option<Spanned<u64>>,
     pub(crate) auth: Option<Text>,
     pub(crate) audit: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApi {
+    pub(crate) name: Text,
+    pub(crate) contract: Text,
+    pub(crate) base_path: Option<Text>,
+    pub(crate) host: Option<Text>,
+    pub(crate) upstream: Option<Text>,
+    pub(crate) mock: Option<Spanned<bool>>,
+    pub(crate) timeout: Option<Text>,
+    pub(crate) max_body_bytes: Option<Spanned<u64>>,
+    pub(crate) auth: Option<Text>,
+    pub(crate) audit: Option<Spanned<bool>>,
+    pub(crate) validation: Option<RawValidation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawValidation {
+    pub(crate) requests: Option<Spanned<bool>>,
+    pub(crate) responses: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

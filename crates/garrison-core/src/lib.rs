@@ -10,4 +10,4 @@ pub mod problem;
 
 pub use api_key::{ApiKey, Environment, KeyDigest, KeyFormatError};
 pub use fingerprint::{CertFingerprint, FingerprintError};
-pub use problem::{Problem, ProblemCode};
+pub use problem::{Problem, ProblemCode, ProblemItem};

@@ -16,6 +16,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub enum ProblemCode {
     /// 400: the request is malformed (bad path encoding, bad header value).
     BadRequest,
+    /// 400: the request breaks the API's contract; `errors` lists every violation.
+    RequestInvalid,
     /// 401: no API key was presented.
     MissingCredentials,
     /// 401: the API key is malformed, unknown or revoked.
@@ -36,6 +38,8 @@ pub enum ProblemCode {
     InternalError,
     /// 502: the upstream refused, reset or answered with something that is not HTTP.
     BadGateway,
+    /// 502: the upstream's response breaks the API's contract, so it was not passed on.
+    UpstreamContractViolation,
     /// 503: no upstream target is available (all circuit breakers open, or draining).
     ServiceUnavailable,
     /// 504: the upstream did not answer in time.
@@ -47,6 +51,7 @@ impl ProblemCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ProblemCode::BadRequest => "BAD_REQUEST",
+            ProblemCode::RequestInvalid => "REQUEST_INVALID",
             ProblemCode::MissingCredentials => "MISSING_CREDENTIALS",
             ProblemCode::InvalidCredentials => "INVALID_CREDENTIALS",
             ProblemCode::ResourceForbidden => "RESOURCE_FORBIDDEN",
@@ -57,6 +62,7 @@ impl ProblemCode {
             ProblemCode::MessageThrottledOut => "MESSAGE_THROTTLED_OUT",
             ProblemCode::InternalError => "INTERNAL_SERVER_ERROR",
             ProblemCode::BadGateway => "BAD_GATEWAY",
+            ProblemCode::UpstreamContractViolation => "UPSTREAM_CONTRACT_VIOLATION",
             ProblemCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ProblemCode::GatewayTimeout => "GATEWAY_TIMEOUT",
         }
@@ -65,7 +71,7 @@ impl ProblemCode {
     /// The HTTP status the code is sent with.
     pub fn status(self) -> StatusCode {
         match self {
-            ProblemCode::BadRequest => StatusCode::BAD_REQUEST,
+            ProblemCode::BadRequest | ProblemCode::RequestInvalid => StatusCode::BAD_REQUEST,
             ProblemCode::MissingCredentials | ProblemCode::InvalidCredentials => {
                 StatusCode::UNAUTHORIZED
             }
@@ -76,7 +82,9 @@ impl ProblemCode {
             ProblemCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemCode::MessageThrottledOut => StatusCode::TOO_MANY_REQUESTS,
             ProblemCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-            ProblemCode::BadGateway => StatusCode::BAD_GATEWAY,
+            ProblemCode::BadGateway | ProblemCode::UpstreamContractViolation => {
+                StatusCode::BAD_GATEWAY
+            }
             ProblemCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProblemCode::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -86,6 +94,7 @@ impl ProblemCode {
     pub fn title(self) -> &'static str {
         match self {
             ProblemCode::BadRequest => "The request is malformed",
+            ProblemCode::RequestInvalid => "The request does not conform to the API's contract",
             ProblemCode::MissingCredentials => "Credentials are required",
             ProblemCode::InvalidCredentials => "The credentials are not valid",
             ProblemCode::ResourceForbidden => "Access to this resource is forbidden",
@@ -96,6 +105,9 @@ impl ProblemCode {
             ProblemCode::MessageThrottledOut => "The request rate is over the plan's limit",
             ProblemCode::InternalError => "The gateway failed to process the request",
             ProblemCode::BadGateway => "The upstream service failed",
+            ProblemCode::UpstreamContractViolation => {
+                "The upstream service answered outside the API's contract"
+            }
             ProblemCode::ServiceUnavailable => "The service is unavailable",
             ProblemCode::GatewayTimeout => "The upstream service did not answer in time",
         }
@@ -128,6 +140,22 @@ pub struct Problem {
     /// The request id, so a caller can quote it to the operator.
     #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Every specific fault, for problems such as `REQUEST_INVALID` that have several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemItem>,
+}
+
+/// One specific fault listed in a problem's `errors` member: where it is and which rule it
+/// breaks. Never the offending value, which may be personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProblemItem {
+    /// Where: a JSON pointer into the body (`/body/dateOfBirth`) or a parameter
+    /// (`query.benefitType`, `header.content-type`, `path.id`).
+    pub location: String,
+    /// The rule broken (a JSON Schema keyword such as `required` or `format`).
+    pub rule: String,
+    /// A sentence for the developer.
+    pub message: String,
 }
 
 impl Problem {
@@ -140,12 +168,19 @@ impl Problem {
             detail: detail.into(),
             code: code.as_str(),
             request_id: None,
+            errors: Vec::new(),
         }
     }
 
     /// Attaches the request id.
     pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
         self.request_id = Some(id.into());
+        self
+    }
+
+    /// Attaches the list of specific faults.
+    pub fn with_errors(mut self, errors: Vec<ProblemItem>) -> Self {
+        self.errors = errors;
         self
     }
 
@@ -180,6 +215,8 @@ mod tests {
     fn every_code_has_a_distinct_type_and_an_error_status() {
         let codes = [
             ProblemCode::BadRequest,
+            ProblemCode::RequestInvalid,
+            ProblemCode::UpstreamContractViolation,
             ProblemCode::MissingCredentials,
             ProblemCode::InvalidCredentials,
             ProblemCode::ResourceForbidden,

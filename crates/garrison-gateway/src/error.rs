@@ -2,9 +2,10 @@
 
 use bytes::Bytes;
 use garrison_core::problem::PROBLEM_JSON;
-use garrison_core::{Problem, ProblemCode};
+use garrison_core::{Problem, ProblemCode, ProblemItem};
 use http::{HeaderValue, Response, header};
 use http_body_util::{Either, Full};
+use std::borrow::Cow;
 
 use crate::GatewayBody;
 
@@ -26,7 +27,9 @@ pub struct GatewayError {
     /// The stable problem code.
     pub code: ProblemCode,
     /// A detail safe to show the caller: no internal names, addresses or traces.
-    pub detail: &'static str,
+    pub detail: Cow<'static, str>,
+    /// Specific faults (contract violations), listed in the problem's `errors` member.
+    pub errors: Vec<ProblemItem>,
     /// Which side failed.
     pub side: Side,
     /// Whether trying again unchanged could succeed (timeouts, throttling, unavailability).
@@ -38,7 +41,8 @@ impl GatewayError {
     pub fn downstream(code: ProblemCode, detail: &'static str) -> Self {
         GatewayError {
             code,
-            detail,
+            detail: Cow::Borrowed(detail),
+            errors: Vec::new(),
             side: Side::Downstream,
             retry_safe: matches!(
                 code,
@@ -51,7 +55,8 @@ impl GatewayError {
     pub fn upstream(code: ProblemCode, detail: &'static str) -> Self {
         GatewayError {
             code,
-            detail,
+            detail: Cow::Borrowed(detail),
+            errors: Vec::new(),
             side: Side::Upstream,
             retry_safe: matches!(
                 code,
@@ -60,11 +65,24 @@ impl GatewayError {
         }
     }
 
+    /// The same error listing specific faults.
+    pub fn with_errors(mut self, errors: Vec<ProblemItem>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// The same error with a detail composed for this occurrence.
+    pub fn with_detail(mut self, detail: String) -> Self {
+        self.detail = Cow::Owned(detail);
+        self
+    }
+
     /// The problem response, tagged with the request id.
     pub fn into_response(self, request_id: &HeaderValue) -> Response<GatewayBody> {
         let id = request_id.to_str().unwrap_or_default();
         let body = Problem::new(self.code, self.detail)
             .with_request_id(id)
+            .with_errors(self.errors)
             .to_json();
         let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
         *response.status_mut() = self.code.status();

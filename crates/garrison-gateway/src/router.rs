@@ -27,9 +27,9 @@ struct HostTable {
 
 /// What the router found.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Match {
-    /// The route at this index.
-    Route(usize),
+pub(crate) enum Match<'r, 'p> {
+    /// The route at this index, with the path parameters its template captured.
+    Route(usize, matchit::Params<'r, 'p>),
     /// The path exists for other methods: these.
     MethodNotAllowed(Vec<Method>),
     /// Nothing matches.
@@ -68,14 +68,19 @@ impl Router {
     }
 
     /// Finds the route for `host` (lower case, no port), `method` and `path`.
-    pub(crate) fn find(&self, host: &str, method: &Method, path: &str) -> Match {
+    pub(crate) fn find<'r, 'p>(
+        &'r self,
+        host: &str,
+        method: &Method,
+        path: &'p str,
+    ) -> Match<'r, 'p> {
         let tables = [self.hosts.get(host), Some(&self.any_host)];
         if let Some(i) = method_index(method) {
             for table in tables.iter().flatten() {
                 if let Some(router) = &table.by_method[i]
                     && let Ok(found) = router.at(path)
                 {
-                    return Match::Route(*found.value);
+                    return Match::Route(*found.value, found.params);
                 }
             }
         }
@@ -132,18 +137,18 @@ mod tests {
             .expect("insert");
         r.insert(None, &["POST".into()], "/citizens/match", 2)
             .expect("insert");
-        assert_eq!(
-            r.find("other", &Method::GET, "/citizens/42"),
-            Match::Route(0)
-        );
-        assert_eq!(
+        match r.find("other", &Method::GET, "/citizens/42") {
+            Match::Route(0, params) => assert_eq!(params.get("id"), Some("42")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
             r.find("api.example", &Method::GET, "/citizens/42"),
-            Match::Route(1)
-        );
-        assert_eq!(
+            Match::Route(1, _)
+        ));
+        assert!(matches!(
             r.find("x", &Method::POST, "/citizens/match"),
-            Match::Route(2)
-        );
+            Match::Route(2, _)
+        ));
         assert_eq!(
             r.find("x", &Method::DELETE, "/citizens/42"),
             Match::MethodNotAllowed(vec![Method::GET])

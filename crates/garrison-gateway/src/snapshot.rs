@@ -60,7 +60,8 @@ pub(crate) struct ListenerRuntime {
 pub(crate) struct RouteRuntime {
     pub(crate) name: Arc<str>,
     pub(crate) group: usize,
-    pub(crate) pool: Arc<UpstreamPool>,
+    /// Where requests go; `None` for an operation of a mocked API.
+    pub(crate) pool: Option<Arc<UpstreamPool>>,
     pub(crate) timeout: Duration,
     pub(crate) max_body: u64,
     pub(crate) auth: RouteAuth,
@@ -198,11 +199,14 @@ impl Snapshot {
             router
                 .insert(r.host.as_deref(), &r.methods, &r.path, i)
                 .map_err(|e| format!("routes[{i}] ({}): {e}", r.name))?;
-            let pool = pools[r.upstream].clone();
+            let pool = r.upstream.map(|u| pools[u].clone());
             routes.push(RouteRuntime {
                 name: Arc::from(r.name.as_str()),
                 group: group_index(&r.group).unwrap_or(0),
-                timeout: r.timeout.unwrap_or(pool.config.request_timeout),
+                timeout: r
+                    .timeout
+                    .or(pool.as_ref().map(|p| p.config.request_timeout))
+                    .unwrap_or(Duration::from_secs(30)),
                 pool,
                 max_body: r.max_body_bytes,
                 auth: r.auth,
@@ -321,7 +325,9 @@ impl Snapshot {
         let clock = shared.limiter.clock();
         let mut seen = std::collections::HashSet::new();
         for route in &self.routes {
-            let pool = route.pool.clone();
+            let Some(pool) = route.pool.clone() else {
+                continue;
+            };
             if !seen.insert(Arc::as_ptr(&pool)) {
                 continue;
             }

@@ -126,10 +126,17 @@ pub(super) fn resolve_subscriptions(
     c: &mut Check<'_>,
     raw: &[RawSubscription],
     routes: &[Route],
+    apis: &[RawApi],
     plans: &[Plan],
     consumers: &[Consumer],
 ) -> Vec<Subscription> {
-    let groups: HashSet<&str> = routes.iter().map(|r| r.group.as_str()).collect();
+    // An API's name is a group even when its contract failed to load: that problem is
+    // reported once, at the contract, not again at every subscription.
+    let groups: HashSet<&str> = routes
+        .iter()
+        .map(|r| r.group.as_str())
+        .chain(apis.iter().map(|a| a.name.as_str()))
+        .collect();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (i, s) in raw.iter().enumerate() {

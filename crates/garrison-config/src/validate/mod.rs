@@ -17,11 +17,13 @@ use crate::model::*;
 use crate::schema::*;
 use crate::values::parse_duration;
 
+mod apis;
 mod consumers;
 mod routes;
 
+use apis::resolve_apis;
 use consumers::{resolve_consumers, resolve_plans, resolve_subscriptions};
-use routes::{resolve_routes, resolve_upstreams};
+use routes::{Templates, resolve_routes, resolve_upstreams};
 
 /// The longest duration any setting accepts. Every duration ends up added to an `Instant`
 /// (deadlines, timers, h2 pings), which panics on overflow; no timeout, idle time or cooldown of
@@ -201,16 +203,32 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
     let gateway = resolve_gateway(&mut c, raw.gateway.unwrap_or_default());
     let listeners = resolve_listeners(&mut c, &raw.listeners);
     let upstreams = resolve_upstreams(&mut c, &raw.upstreams);
-    let routes = resolve_routes(
+    let mut templates = Templates::default();
+    let mut routes = resolve_routes(
         &mut c,
         &raw.routes,
         &upstreams,
         gateway.limits.max_body_bytes,
+        &mut templates,
+    );
+    let apis = resolve_apis(
+        &mut c,
+        &raw.apis,
+        &upstreams,
+        gateway.limits.max_body_bytes,
+        &mut templates,
+        &mut routes,
     );
     let plans = resolve_plans(&mut c, &raw.plans);
     let consumers = resolve_consumers(&mut c, &raw.consumers);
-    let subscriptions =
-        resolve_subscriptions(&mut c, &raw.subscriptions, &routes, &plans, &consumers);
+    let subscriptions = resolve_subscriptions(
+        &mut c,
+        &raw.subscriptions,
+        &routes,
+        &raw.apis,
+        &plans,
+        &consumers,
+    );
 
     let audit = raw.audit.as_ref().map(|a| {
         let shed_when_full = match a.queue.as_ref().map(|q| q.as_str()) {
@@ -239,6 +257,15 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
                 );
             }
         }
+        for (i, a) in raw.apis.iter().enumerate() {
+            if let Some(flag) = a.audit.as_ref().filter(|f| ***f) {
+                c.fail(
+                    flag,
+                    format!("apis[{i}].audit"),
+                    "the API is audited, but no `audit:` section says where the store is",
+                );
+            }
+        }
     }
     if raw.listeners.is_empty() {
         c.problems.push(Diagnostic::file(
@@ -254,6 +281,7 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
             listeners,
             upstreams,
             routes,
+            apis,
             plans,
             consumers,
             subscriptions,

@@ -3,6 +3,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use marked_yaml::Spanned;
+
 use super::Check;
 use super::METHODS;
 use crate::model::*;
@@ -83,26 +85,102 @@ pub(super) fn resolve_upstreams(c: &mut Check<'_>, raw: &[RawUpstream]) -> Vec<U
     out
 }
 
+/// The router's view of every route so far: a conflict between two templates is found when
+/// the second is added, whichever part of the file declared either.
+#[derive(Default)]
+pub(super) struct Templates(HashMap<(Option<String>, String), matchit::Router<usize>>);
+
+impl Templates {
+    /// Adds `path` for `methods` (empty: every method) on `host`; the error says why the
+    /// router cannot take it.
+    pub(super) fn add(
+        &mut self,
+        host: &Option<String>,
+        methods: &[String],
+        path: &str,
+        index: usize,
+    ) -> Result<(), String> {
+        let all: Vec<String>;
+        let methods = if methods.is_empty() {
+            all = METHODS.iter().map(|m| m.to_string()).collect();
+            &all
+        } else {
+            methods
+        };
+        for method in methods {
+            let router = self.0.entry((host.clone(), method.clone())).or_default();
+            if let Err(e) = router.insert(path, index) {
+                return Err(format!("cannot route {method} {path}: {e}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The route's host, lower case, if it is a plain host name.
+pub(super) fn host(
+    c: &mut Check<'_>,
+    raw: &Option<Spanned<String>>,
+    field: &str,
+) -> Option<String> {
+    let host = raw.as_ref().map(|h| h.to_ascii_lowercase());
+    if let (Some(text), Some(h)) = (raw, &host)
+        && (h.contains(':') || h.contains('/') || h.is_empty())
+    {
+        c.fail(
+            text,
+            field,
+            "a host name without port or path, such as api.example.gov.uk",
+        );
+    }
+    host
+}
+
+/// `api_key` (the default) or `public`.
+pub(super) fn auth(c: &mut Check<'_>, raw: &Option<Spanned<String>>, field: &str) -> RouteAuth {
+    match raw.as_ref().map(|a| a.as_str()) {
+        None | Some("api_key") => RouteAuth::ApiKey,
+        Some("public") => RouteAuth::Public,
+        Some(_) => {
+            if let Some(text) = raw {
+                c.fail(text, field, "expected api_key or public");
+            }
+            RouteAuth::ApiKey
+        }
+    }
+}
+
+/// The index of the upstream named `name`, or a diagnostic.
+pub(super) fn upstream(
+    c: &mut Check<'_>,
+    name: &Spanned<String>,
+    field: &str,
+    upstreams: &[Upstream],
+) -> Option<usize> {
+    let found = upstreams.iter().position(|u| u.name == **name);
+    if found.is_none() {
+        c.fail(
+            name,
+            field,
+            format!("no upstream is named {:?}", name.as_str()),
+        );
+    }
+    found
+}
+
 pub(super) fn resolve_routes(
     c: &mut Check<'_>,
     raw: &[RawRoute],
     upstreams: &[Upstream],
     default_body: u64,
+    templates: &mut Templates,
 ) -> Vec<Route> {
     let mut names = HashSet::new();
-    let mut routers: HashMap<(Option<String>, String), matchit::Router<usize>> = HashMap::new();
     let mut out = Vec::new();
     for (i, r) in raw.iter().enumerate() {
         let at = format!("routes[{i}]");
         c.name(&r.name, &format!("{at}.name"), &mut names);
-        let upstream = upstreams.iter().position(|u| u.name == *r.upstream);
-        if upstream.is_none() {
-            c.fail(
-                &r.upstream,
-                format!("{at}.upstream"),
-                format!("no upstream is named {:?}", r.upstream.as_str()),
-            );
-        }
+        let upstream = upstream(c, &r.upstream, &format!("{at}.upstream"), upstreams);
         let mut methods = Vec::new();
         for (j, m) in r.methods.iter().enumerate() {
             let upper = m.to_ascii_uppercase();
@@ -118,50 +196,16 @@ pub(super) fn resolve_routes(
                 methods.push(upper);
             }
         }
-        let host = r.host.as_ref().map(|h| h.to_ascii_lowercase());
-        if let (Some(text), Some(h)) = (&r.host, &host)
-            && (h.contains(':') || h.contains('/') || h.is_empty())
-        {
-            c.fail(
-                text,
-                format!("{at}.host"),
-                "a host name without port or path, such as api.example.gov.uk",
-            );
-        }
+        let host = host(c, &r.host, &format!("{at}.host"));
         if !r.path.starts_with('/') {
             c.fail(
                 &r.path,
                 format!("{at}.path"),
                 "a path template starts with '/'",
             );
-        } else {
-            let keys: Vec<String> = if methods.is_empty() {
-                METHODS.iter().map(|m| m.to_string()).collect()
-            } else {
-                methods.clone()
-            };
-            for method in keys {
-                let router = routers.entry((host.clone(), method.clone())).or_default();
-                if let Err(e) = router.insert(r.path.as_str(), i) {
-                    c.fail(
-                        &r.path,
-                        format!("{at}.path"),
-                        format!("cannot route {method} {}: {e}", r.path.as_str()),
-                    );
-                    break;
-                }
-            }
+        } else if let Err(e) = templates.add(&host, &methods, &r.path, i) {
+            c.fail(&r.path, format!("{at}.path"), e);
         }
-        let auth = match r.auth.as_ref().map(|a| a.as_str()) {
-            None | Some("api_key") => RouteAuth::ApiKey,
-            Some("public") => RouteAuth::Public,
-            Some(_) => {
-                if let Some(text) = &r.auth {
-                    c.fail(text, format!("{at}.auth"), "expected api_key or public");
-                }
-                RouteAuth::ApiKey
-            }
-        };
         out.push(Route {
             name: r.name.to_string(),
             group: r
@@ -172,7 +216,7 @@ pub(super) fn resolve_routes(
             host,
             methods,
             path: r.path.to_string(),
-            upstream: upstream.unwrap_or(0),
+            upstream: Some(upstream.unwrap_or(0)),
             timeout: r.timeout.as_ref().map(|_| {
                 c.duration(
                     &r.timeout,
@@ -187,8 +231,9 @@ pub(super) fn resolve_routes(
                 0,
                 1 << 40,
             ),
-            auth,
+            auth: auth(c, &r.auth, &format!("{at}.auth")),
             audit: r.audit.as_ref().is_some_and(|a| **a),
+            operation: None,
         });
     }
     out

@@ -62,7 +62,7 @@ fn a_valid_file_resolves_names_defaults_durations_and_digests() {
     };
     assert_eq!(
         (lookup.upstream, matching.upstream, files.upstream),
-        (0, 0, 1)
+        (Some(0), Some(0), Some(1))
     );
     assert_eq!(lookup.methods, ["GET"]);
     assert_eq!(lookup.timeout, Some(Duration::from_secs(3)));

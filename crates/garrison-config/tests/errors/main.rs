@@ -11,6 +11,7 @@ use garrison_config::{ClientCertPolicy, Config, Diagnostic, Limits, RouteAuth};
 use garrison_core::{ApiKey, CertFingerprint, Environment, KeyDigest};
 use garrison_pki::CertificateAuthority;
 
+mod apis;
 mod credentials;
 mod good_path;
 mod listeners;

@@ -134,7 +134,7 @@ async fn proxy(
     }
     let host = host_of(&request);
     let index = match snapshot.router.find(&host, request.method(), path) {
-        Match::Route(index) => index,
+        Match::Route(index, _params) => index,
         Match::MethodNotAllowed(allowed) => {
             // RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
             let mut response = GatewayError::downstream(
@@ -227,8 +227,13 @@ async fn proxy(
         ))
     };
     let upstream_request = Request::from_parts(parts, body);
-    let response = route
-        .pool
+    let Some(pool) = &route.pool else {
+        return Err(GatewayError::upstream(
+            ProblemCode::ServiceUnavailable,
+            "The service is temporarily unavailable.",
+        ));
+    };
+    let response = pool
         .send(upstream_request, route.timeout)
         .await
         .map_err(failure_to_error)?;
