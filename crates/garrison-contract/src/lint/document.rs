@@ -52,7 +52,7 @@ fn servers(doc: &Value, out: &mut Findings) {
             let https = url
                 .get(..8)
                 .is_some_and(|p| p.eq_ignore_ascii_case("https://"));
-            if !https {
+            if !https && !is_loopback_http(url) {
                 out.push(
                     HTTPS_SERVERS_ONLY,
                     child(&at, &[i.to_string(), "url".to_owned()]),
@@ -61,6 +61,29 @@ fn servers(doc: &Value, out: &mut Findings) {
             }
         }
     }
+}
+
+/// `http://localhost`, `http://127.x.x.x` or `http://[::1]`: traffic that never leaves the
+/// machine (a management API such as Garrison's own admin listener), which TLS would not
+/// protect any further.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("http://"))
+        .map(|_| &url[7..])
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The CDDO API ruleset and the API catalogue need a description and a way to reach the

@@ -125,7 +125,15 @@ pub(super) fn check(doc: &Value, out: &mut Findings) {
 }
 
 /// Consumers need to know how a call fails (GDS API standards: document error responses).
+/// A public operation that takes no input at all (no parameters, no body — a health check)
+/// cannot be called wrongly, so it has no client error to document.
 fn error_responses(op: &Operation<'_>, out: &mut Findings) {
+    let takes_nothing = op.op.get("x-garrison-public") == Some(&Value::Bool(true))
+        && op.parameters.is_empty()
+        && op.op.get("requestBody").is_none();
+    if takes_nothing {
+        return;
+    }
     let has_4xx = op
         .op
         .get("responses")
@@ -196,7 +204,24 @@ fn examples(doc: &Value, op: &Operation<'_>, out: &mut Findings) {
 }
 
 /// OWASP API2 (broken authentication): every operation names how callers authenticate.
+/// An operation that is public on purpose (a health check) says so with
+/// `x-garrison-public: true` and `security: []`, so the choice is explicit and reviewable.
 fn security(doc: &Value, op: &Operation<'_>, out: &mut Findings) {
+    let declared_public = op.op.get("x-garrison-public") == Some(&Value::Bool(true));
+    let security = op.op.get("security").and_then(Value::as_array);
+    if declared_public {
+        if !security.is_some_and(|s| s.is_empty()) {
+            out.push(
+                OPERATION_SECURITY,
+                op.pointer.clone(),
+                format!(
+                    "{}: x-garrison-public needs `security: []` on the operation, so no document-level requirement seems to apply",
+                    op.label()
+                ),
+            );
+        }
+        return;
+    }
     let (requirements, at) = match op.op.get("security") {
         Some(s) => (Some(s), child(&op.pointer, &["security"])),
         None => (doc.get("security"), pointer(&["security"])),

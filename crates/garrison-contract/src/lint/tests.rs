@@ -94,6 +94,25 @@ fn https_servers_only() {
     assert_eq!(found[0].severity, Severity::Error);
     let none = replaced("servers:\n  - url: https://api.example.gov.uk\n", "");
     assert_only(&none, "https-servers-only");
+    // Loopback never leaves the machine: a local management API may be plain HTTP.
+    for local in [
+        "http://127.0.0.1:8081",
+        "http://localhost:8081/admin",
+        "http://[::1]:8081",
+    ] {
+        let url = replaced("https://api.example.gov.uk", local);
+        assert_eq!(rules_hit(&url), Vec::<&str>::new(), "{local}");
+    }
+    for remote in [
+        "http://10.0.0.1:8081",
+        "http://localhost.example.gov.uk",
+        "http://[::2]",
+    ] {
+        assert_only(
+            &replaced("https://api.example.gov.uk", remote),
+            "https-servers-only",
+        );
+    }
 }
 
 #[test]
@@ -220,6 +239,17 @@ fn operation_security() {
         "      summary: Match a citizen\n      security: [{apiKey: []}]\n",
     );
     assert_eq!(rules_hit(&op_level), Vec::<&str>::new());
+    // A deliberately public operation says so, and must clear the document's requirement.
+    let public = CLEAN.replace(
+        "      summary: Match a citizen\n",
+        "      summary: Match a citizen\n      x-garrison-public: true\n      security: []\n",
+    );
+    assert_eq!(rules_hit(&public), Vec::<&str>::new());
+    let half = CLEAN.replace(
+        "      summary: Match a citizen\n",
+        "      summary: Match a citizen\n      x-garrison-public: true\n",
+    );
+    assert_only(&half, "operation-security");
 }
 
 #[test]
