@@ -14,9 +14,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use garrison_core::ProblemCode;
 use http::{HeaderValue, Request, Response, Uri, Version, header};
-use http_body_util::{Either, Empty};
+use http_body_util::{Either, Full};
 use hyper::body::{Body as _, Incoming};
 
 use crate::GatewayBody;
@@ -218,7 +219,7 @@ async fn proxy(
     }
 
     let body = if body.is_end_stream() {
-        Either::Right(Empty::new())
+        Either::Right(Full::new(Bytes::new()))
     } else {
         Either::Left(GuardedBody::new(
             body,

@@ -17,7 +17,7 @@ use garrison_config::Upstream;
 use garrison_limits::Clock;
 use http::uri::Authority;
 use http::{HeaderValue, Method, Request, Response, header};
-use http_body_util::{Either, Empty};
+use http_body_util::{Either, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -29,7 +29,9 @@ use pooled::IdleConnections;
 pub use pooled::PooledBody;
 
 /// The body sent upstream: the caller's guarded stream, or nothing.
-pub(crate) type UpstreamBody = Either<GuardedBody, Empty<Bytes>>;
+/// A request body on its way upstream: streamed under guard, or already complete (empty, or
+/// buffered to be validated against the contract).
+pub(crate) type UpstreamBody = Either<GuardedBody, Full<Bytes>>;
 
 /// Why an upstream exchange failed.
 #[derive(Debug)]
@@ -122,8 +124,8 @@ impl UpstreamPool {
     /// Retries, only where they are safe:
     /// - a kept-alive connection found closed before the request was written: the same request
     ///   goes on a new connection (nothing reached the upstream, so any method is safe);
-    /// - a bodiless request whose connection could not be opened, or an idempotent bodiless one
-    ///   whose connection broke: tried once more on another target.
+    /// - a complete (bodiless or buffered) request whose connection could not be opened, or an
+    ///   idempotent complete one whose connection broke: tried once more on another target.
     pub(crate) async fn send(
         &self,
         request: Request<UpstreamBody>,
@@ -152,7 +154,7 @@ impl UpstreamPool {
         }
     }
 
-    /// One attempt against target `index`, within `timeout`. When a bodiless request fails, a
+    /// One attempt against target `index`, within `timeout`. When a complete request fails, a
     /// copy is handed back so that `send` can decide whether to try it elsewhere.
     async fn exchange(
         &self,
@@ -166,7 +168,7 @@ impl UpstreamPool {
             .insert(header::HOST, target.host.clone());
         // Only a pool with somewhere else to go keeps a copy for a retry.
         let spare = (self.targets.len() > 1 && matches!(request.body(), Either::Right(_)))
-            .then(|| clone_head(&request));
+            .then(|| clone_complete(&request));
         let attempt = tokio::time::timeout(timeout, self.on_connection(target, request));
         let result = attempt.await;
         let now = self.clock.now();
@@ -251,9 +253,13 @@ fn classify(error: &hyper::Error) -> Failure {
     }
 }
 
-/// A copy of a bodiless request's head, for a retry.
-fn clone_head(request: &Request<UpstreamBody>) -> Request<UpstreamBody> {
-    let mut copy = Request::new(Either::Right(Empty::new()));
+/// A copy of a complete request (head and buffered body, a cheap `Bytes` clone), for a retry.
+fn clone_complete(request: &Request<UpstreamBody>) -> Request<UpstreamBody> {
+    let body = match request.body() {
+        Either::Right(complete) => complete.clone(),
+        Either::Left(_) => Full::new(Bytes::new()),
+    };
+    let mut copy = Request::new(Either::Right(body));
     *copy.method_mut() = request.method().clone();
     *copy.uri_mut() = request.uri().clone();
     *copy.version_mut() = request.version();
