@@ -83,6 +83,10 @@ pub(crate) struct RouteStats {
     pub(crate) latency: Histogram,
     /// Responses to callers not (yet) identified as a consumer.
     pub(crate) anonymous: StatusCounters,
+    /// Requests refused for breaking the contract (`400 REQUEST_INVALID`).
+    pub(crate) requests_invalid: AtomicU64,
+    /// Upstream responses that broke the contract (reported or enforced).
+    pub(crate) responses_nonconforming: AtomicU64,
     by_consumer: Mutex<BTreeMap<String, Arc<StatusCounters>>>,
 }
 
@@ -188,6 +192,21 @@ impl Metrics {
                 out,
                 "garrison_request_duration_seconds_count{{route=\"{name}\"}} {count}"
             );
+        }
+        out.push_str("# HELP garrison_contract_violations_total Requests refused and upstream responses found breaking their API's contract.\n# TYPE garrison_contract_violations_total counter\n");
+        for (name, stats) in &routes {
+            for (direction, value) in [
+                ("request", &stats.requests_invalid),
+                ("response", &stats.responses_nonconforming),
+            ] {
+                let count = value.load(Ordering::Relaxed);
+                if count > 0 {
+                    let _ = writeln!(
+                        out,
+                        "garrison_contract_violations_total{{route=\"{name}\",direction=\"{direction}\"}} {count}"
+                    );
+                }
+            }
         }
         out.push_str("# HELP garrison_config_reloads_total Configuration reloads, by result.\n# TYPE garrison_config_reloads_total counter\n");
         for (result, value) in [("ok", &self.reloads_ok), ("rejected", &self.reloads_failed)] {

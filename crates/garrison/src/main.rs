@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod audit;
 mod gateway;
+mod mock;
 mod tools;
 
 use std::net::SocketAddr;
@@ -108,6 +109,15 @@ fn main() -> ExitCode {
                     fail_on,
                 },
         } => contract_diff(&old, &new, format, fail_on),
+        Command::Contract {
+            command:
+                ContractCommand::Mock {
+                    file,
+                    listen,
+                    admin,
+                    base_path,
+                },
+        } => run(cli.workers, || mock::mock(file, listen, admin, base_path)),
         Command::Key { command } => key(command),
         Command::Audit { command } => audit(command),
         Command::Serve { config } => run(cli.workers, || serve(config)),

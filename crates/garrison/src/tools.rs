@@ -44,6 +44,22 @@ pub(crate) enum ContractCommand {
         #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Breaking)]
         fail_on: FailOn,
     },
+    /// Serve a contract as a validating mock: requests are checked against it, responses come
+    /// from its examples or are generated from its schemas (`Prefer: code=…, example=…,
+    /// dynamic=true` picks one).
+    Mock {
+        /// The contract.
+        file: PathBuf,
+        /// Address to listen on (plain HTTP).
+        #[arg(long, default_value = "127.0.0.1:4010")]
+        listen: String,
+        /// Admin address (health, metrics).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        admin: String,
+        /// Prefix of every path (default: none, the paths as the contract writes them).
+        #[arg(long, default_value = "")]
+        base_path: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
