@@ -5,11 +5,13 @@
 //! the network — into a single self-contained [`Contract`]; [`normalise_schema`] turns a 3.0
 //! Schema Object into JSON Schema 2020-12; [`lint`] checks a contract against the built-in
 //! rules drawn from the UK government API standards and the OWASP API Security Top 10;
-//! [`diff`] finds breaking changes between two versions of a contract.
+//! [`diff`] finds breaking changes between two versions of a contract; [`compile`] turns its
+//! operations into request and response validators.
 //! Every problem names the file and the JSON pointer it concerns.
 //!
-//! This crate knows nothing about the gateway, its configuration, sockets or HTTP traffic: it
-//! reads contract files and returns values.
+//! This crate knows nothing about the gateway, its configuration or sockets: it reads contract
+//! files and returns values. [`validate`] checks the parts of an HTTP message it is handed
+//! (parameters, headers, body bytes) and never sees a connection.
 
 pub mod diff;
 mod error;
@@ -19,6 +21,7 @@ mod operations;
 mod pointer;
 mod references;
 mod resolve;
+pub mod validate;
 mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +36,9 @@ pub use lint::{
 pub use normalise::normalise_schema;
 pub use operations::{METHODS, OperationInfo, operations};
 pub use pointer::{escape_segment, unescape_segment};
+pub use validate::{
+    CompileError, CompiledContract, CompiledOperation, RequestParts, Violation, Violations, compile,
+};
 
 /// The OpenAPI versions Garrison reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
