@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use garrison_contract::Contract;
+use garrison_contract::validate::CompiledContract;
 use garrison_core::{CertFingerprint, KeyDigest};
 use ipnet::IpNet;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -246,6 +247,8 @@ pub struct Api {
     pub name: String,
     /// The loaded contract.
     pub contract: Arc<Contract>,
+    /// Its operations' validators, compiled once (indexed like [`garrison_contract::operations`]).
+    pub compiled: Arc<CompiledContract>,
     /// Prefix of every operation's path (`/citizens/v1`), possibly empty.
     pub base_path: String,
     /// Answer from the contract's examples and schemas instead of an upstream (a sandbox).

@@ -88,6 +88,13 @@ pub(super) fn resolve_apis(
                 continue;
             }
         };
+        let compiled = match garrison_contract::validate::compile(&contract) {
+            Ok(compiled) => compiled,
+            Err(e) => {
+                c.fail(&a.contract, format!("{at}.contract"), e.to_string());
+                continue;
+            }
+        };
         let base_path = match &a.base_path {
             Some(text) => {
                 let valid = text.is_empty()
@@ -148,6 +155,7 @@ pub(super) fn resolve_apis(
         out.push(Api {
             name: a.name.to_string(),
             contract: Arc::new(contract),
+            compiled: Arc::new(compiled),
             base_path,
             mock,
             validate_requests,
