@@ -13,10 +13,13 @@
 
 pub mod diff;
 mod error;
+pub mod generate;
 pub mod lint;
+pub mod mock;
 mod normalise;
 mod operations;
 mod pointer;
+pub mod probe;
 mod references;
 mod resolve;
 mod yaml;
@@ -27,12 +30,15 @@ use serde_json::Value;
 
 pub use diff::{CHECKS, Change, Check, DiffReport, Level, Side, diff, diff_files};
 pub use error::LoadError;
+pub use generate::Generator;
 pub use lint::{
     FileReport, Finding, LintReport, RULES, Rule, RuleSet, RuleSetError, Severity, lint, lint_files,
 };
+pub use mock::{MockError, MockOperation, MockResponse, Prefer, mock_operation};
 pub use normalise::normalise_schema;
 pub use operations::{METHODS, OperationInfo, operations};
 pub use pointer::{escape_segment, unescape_segment};
+pub use probe::{Case, Expect, cases, curl};
 
 /// The OpenAPI versions Garrison reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
