@@ -6,7 +6,8 @@
 //! Schema Object into JSON Schema 2020-12; [`lint`] checks a contract against the built-in
 //! rules drawn from the UK government API standards and the OWASP API Security Top 10;
 //! [`diff`] finds breaking changes between two versions of a contract; [`compile`] turns its
-//! operations into request and response validators.
+//! operations into request and response validators; [`generate`] makes instances of its
+//! schemas, which [`mock`] serves as responses and [`probe`] sends as contract-test requests.
 //! Every problem names the file and the JSON pointer it concerns.
 //!
 //! This crate knows nothing about the gateway, its configuration or sockets: it reads contract
@@ -15,10 +16,13 @@
 
 pub mod diff;
 mod error;
+pub mod generate;
 pub mod lint;
+pub mod mock;
 mod normalise;
 mod operations;
 mod pointer;
+pub mod probe;
 mod references;
 mod resolve;
 pub mod validate;
@@ -30,12 +34,15 @@ use serde_json::Value;
 
 pub use diff::{CHECKS, Change, Check, DiffReport, Level, Side, diff, diff_files};
 pub use error::LoadError;
+pub use generate::Generator;
 pub use lint::{
     FileReport, Finding, LintReport, RULES, Rule, RuleSet, RuleSetError, Severity, lint, lint_files,
 };
+pub use mock::{MockError, MockOperation, MockResponse, Prefer, mock_operation};
 pub use normalise::normalise_schema;
 pub use operations::{METHODS, OperationInfo, operations};
 pub use pointer::{escape_segment, unescape_segment};
+pub use probe::{Case, Expect, cases, curl};
 pub use validate::{
     CompileError, CompiledContract, CompiledOperation, RequestParts, Violation, Violations, compile,
 };
