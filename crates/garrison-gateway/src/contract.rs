@@ -25,6 +25,10 @@ use crate::upstream::PooledBody;
 /// be checked: it is reported (or, when enforcing, refused) as a violation.
 const MAX_CHECKED_RESPONSE: usize = 8 * 1024 * 1024;
 
+/// The most violations a problem lists: a body crafted to break thousands of rules must not
+/// turn into an answer thousands of times its size.
+const MAX_LISTED: usize = 50;
+
 /// What a route derived from an API knows of its contract.
 pub(crate) struct RouteContract {
     compiled: Arc<CompiledContract>,
@@ -99,11 +103,19 @@ impl RouteContract {
         };
         self.operation().validate_request(&parts).map_err(|v| {
             stats.requests_invalid.fetch_add(1, Ordering::Relaxed);
-            GatewayError::downstream(
+            let total = v.0.len();
+            let error = GatewayError::downstream(
                 ProblemCode::RequestInvalid,
                 "The request does not conform to the API's contract: see `errors`.",
             )
-            .with_errors(items(v))
+            .with_errors(items(v));
+            if total > MAX_LISTED {
+                error.with_detail(format!(
+                    "The request does not conform to the API's contract: the first {MAX_LISTED} of {total} violations are listed in `errors`."
+                ))
+            } else {
+                error
+            }
         })
     }
 
@@ -121,21 +133,29 @@ impl RouteContract {
         let (body, violations) = match collected {
             Ok(collected) => {
                 let bytes = collected.to_bytes();
-                let verdict =
-                    self.operation()
-                        .validate_response(parts.status.as_u16(), &parts.headers, &bytes);
+                let verdict = self.operation().validate_response(
+                    parts.status.as_u16(),
+                    &parts.headers,
+                    &bytes,
+                );
                 (bytes, verdict.err().map(items))
             }
-            Err(error) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => (
-                Bytes::new(),
-                Some(vec![ProblemItem {
-                    location: "/body".to_owned(),
-                    rule: "size".to_owned(),
-                    message: format!(
-                        "the body is larger than the {MAX_CHECKED_RESPONSE} bytes the gateway checks"
-                    ),
-                }]),
-            ),
+            Err(error)
+                if error
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                (
+                    Bytes::new(),
+                    Some(vec![ProblemItem {
+                        location: "/body".to_owned(),
+                        rule: "size".to_owned(),
+                        message: format!(
+                            "the body is larger than the {MAX_CHECKED_RESPONSE} bytes the gateway checks"
+                        ),
+                    }]),
+                )
+            }
             Err(_) => {
                 return Err(GatewayError::upstream(
                     ProblemCode::BadGateway,
@@ -146,7 +166,9 @@ impl RouteContract {
         let Some(violations) = violations else {
             return Ok(Response::from_parts(parts, Either::Right(Full::new(body))));
         };
-        stats.responses_nonconforming.fetch_add(1, Ordering::Relaxed);
+        stats
+            .responses_nonconforming
+            .fetch_add(1, Ordering::Relaxed);
         // Locations and rules only: the values may be personal data.
         let summary = violations
             .iter()
@@ -193,7 +215,9 @@ pub(crate) fn mock_response(
             ProblemCode::BadRequest,
             "The Prefer header asks for a response the contract does not document.",
         )
-        .with_detail(format!("The Prefer header asks for a response the contract does not document: {e}"))
+        .with_detail(format!(
+            "The Prefer header asks for a response the contract does not document: {e}"
+        ))
     })?;
     let mut response = Response::new(Either::Right(Full::new(answer.body)));
     *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
@@ -209,6 +233,7 @@ fn items(violations: Violations) -> Vec<ProblemItem> {
     violations
         .0
         .into_iter()
+        .take(MAX_LISTED)
         .map(|v| ProblemItem {
             location: v.location,
             rule: v.rule,

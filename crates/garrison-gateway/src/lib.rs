@@ -2,8 +2,9 @@
 //!
 //! The gateway accepts TLS (or plain) connections, works out each connection's identity once,
 //! routes every request by host, method and path template, runs the route's admission checks
-//! (address allow-lists, API key, certificate binding, subscription, rate limit) and forwards it
-//! to a pooled upstream — or answers with an RFC 9457 problem. Everything a request needs is in
+//! (address allow-lists, API key, certificate binding, subscription, rate limit), checks it
+//! against its API's contract, and forwards it to a pooled upstream (or answers it from the
+//! contract, for a mocked API) — or answers with an RFC 9457 problem. Everything a request needs is in
 //! an immutable [`Snapshot`] compiled from the configuration and swapped atomically on reload.
 //!
 //! This crate knows how to serve a [`garrison_config::Config`]; it does not parse YAML, and it
@@ -13,6 +14,7 @@ mod admin;
 mod audit;
 mod body;
 mod conn_limit;
+mod contract;
 mod error;
 mod identity;
 mod listener;
@@ -37,6 +39,6 @@ pub use upstream::PooledBody;
 pub use watch::reload_on_sighup;
 pub use watch::watch_config;
 
-/// The body of every response the gateway sends: the upstream's stream, or a small body the
-/// gateway wrote itself (problems). Neither is boxed.
+/// The body of every response the gateway sends: the upstream's stream, or a complete body
+/// (a problem, a mock's answer, an upstream answer buffered to check it). Neither is boxed.
 pub type GatewayBody = Either<upstream::PooledBody, Full<Bytes>>;

@@ -14,10 +14,12 @@ use http::HeaderValue;
 use ipnet::IpNet;
 use rustls::ServerConfig;
 
+use crate::contract::RouteContract;
 use crate::metrics::{Gauge, Metrics, RouteStats, StatusCounters};
 use crate::router::Router;
 use crate::tls;
 use crate::upstream::{PoolCache, UpstreamPool};
+use garrison_contract::mock::{MockOperation, mock_operation};
 
 /// State that outlives snapshots: rate-limit cells, metrics, warm upstream pools and the audit
 /// trail.
@@ -69,6 +71,8 @@ pub(crate) struct RouteRuntime {
     pub(crate) group_name: Arc<str>,
     /// Whether requests are recorded in the audit trail.
     pub(crate) audited: bool,
+    /// The contract operation, for a route derived from an API.
+    pub(crate) contract: Option<RouteContract>,
     pub(crate) stats: Arc<RouteStats>,
     /// Per-consumer counters, indexed like [`Snapshot::consumers`], filled on first use.
     consumer_stats: Vec<OnceLock<Arc<StatusCounters>>>,
@@ -193,9 +197,32 @@ impl Snapshot {
         groups.dedup();
         let group_index = |name: &str| groups.binary_search(&name).ok();
 
+        // Mocked operations are prepared once per snapshot, like the validators.
+        let mut mocks: Vec<Vec<Option<MockOperation>>> = config
+            .apis
+            .iter()
+            .map(|api| {
+                let operations = garrison_contract::operations(&api.contract);
+                operations
+                    .iter()
+                    .map(|op| api.mock.then(|| mock_operation(&api.contract, op)))
+                    .collect()
+            })
+            .collect();
+
         let mut router = Router::default();
         let mut routes = Vec::with_capacity(config.routes.len());
         for (i, r) in config.routes.iter().enumerate() {
+            let contract = r.operation.map(|op| {
+                let api = &config.apis[op.api];
+                RouteContract::new(
+                    api.compiled.clone(),
+                    op.index,
+                    api.validate_requests,
+                    api.responses,
+                    mocks[op.api].get_mut(op.index).and_then(Option::take),
+                )
+            });
             router
                 .insert(r.host.as_deref(), &r.methods, &r.path, i)
                 .map_err(|e| format!("routes[{i}] ({}): {e}", r.name))?;
@@ -212,6 +239,7 @@ impl Snapshot {
                 auth: r.auth,
                 group_name: Arc::from(r.group.as_str()),
                 audited: r.audit,
+                contract,
                 stats: shared.metrics.route(&r.name),
                 consumer_stats: (0..config.consumers.len())
                     .map(|_| OnceLock::new())

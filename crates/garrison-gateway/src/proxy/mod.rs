@@ -2,8 +2,11 @@
 //!
 //! 1. **route** — canonical path, host, method, template → a route of the snapshot;
 //! 2. **admit** — address allow-lists, API key, certificate binding, subscription, rate limit;
-//! 3. **forward** — header hygiene, body guards, the upstream exchange;
-//! 4. **respond** — response headers, then metrics and the access log.
+//! 3. **check** — for a route derived from an API, the whole request against its contract
+//!    operation (a mocked operation is answered here);
+//! 4. **forward** — header hygiene, body guards, the upstream exchange (and, when the API
+//!    says so, the response against the contract);
+//! 5. **respond** — response headers, then metrics and the access log.
 //!
 //! Every refusal is a [`GatewayError`] that becomes `application/problem+json` at the edge.
 
@@ -11,25 +14,27 @@ pub(crate) mod headers;
 mod policy;
 
 use std::net::IpAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use garrison_core::ProblemCode;
 use http::{HeaderValue, Request, Response, Uri, Version, header};
-use http_body_util::{Either, Full};
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::{Body as _, Incoming};
 
 use crate::GatewayBody;
 use crate::audit;
-use crate::body::GuardedBody;
+use crate::body::{BodyError, GuardedBody};
+use crate::contract;
 use crate::error::GatewayError;
 use crate::identity::ConnectionIdentity;
 use crate::metrics::Metrics;
 use crate::router::{self, Match};
 use crate::server::GatewayState;
 use crate::snapshot::Snapshot;
-use crate::upstream::{BodyErrorKind, Failure};
+use crate::upstream::{BodyErrorKind, Failure, UpstreamBody};
 
 use self::headers::{API_KEY, CONSUMER, REQUEST_ID, TRACEPARENT};
 pub(crate) use self::policy::Admission;
@@ -134,8 +139,24 @@ async fn proxy(
         ));
     }
     let host = host_of(&request);
+    let mut path_params: Vec<(&str, Range<usize>)> = Vec::new();
     let index = match snapshot.router.find(&host, request.method(), path) {
-        Match::Route(index, _params) => index,
+        Match::Route(index, params) => {
+            // Path parameters are kept as byte ranges of the path, only for routes that check
+            // requests against a contract: the router's slices borrow the request, which the
+            // forward phase consumes.
+            let wanted = snapshot.routes[index]
+                .contract
+                .as_ref()
+                .is_some_and(|c| c.buffers_requests());
+            if wanted {
+                path_params = params
+                    .iter()
+                    .map(|(name, value)| (name, range_within(path, value)))
+                    .collect();
+            }
+            index
+        }
         Match::MethodNotAllowed(allowed) => {
             // RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
             let mut response = GatewayError::downstream(
@@ -180,6 +201,37 @@ async fn proxy(
 
     // --- forward -------------------------------------------------------------------------
     let (mut parts, body) = request.into_parts();
+    let body_timeout = snapshot.settings.limits.body_timeout;
+    let body: UpstreamBody = match route.contract.as_ref().filter(|c| c.buffers_requests()) {
+        Some(contract) => {
+            let whole = GuardedBody::new(body, route.max_body, body_timeout)
+                .collect()
+                .await
+                .map_err(body_error)?
+                .to_bytes();
+            contract.check_request(
+                parts.uri.path(),
+                &path_params,
+                parts.uri.query(),
+                &parts.headers,
+                &whole,
+                &route.stats,
+            )?;
+            if let Some(mock) = contract.mock() {
+                let mut response =
+                    contract::mock_response(mock, &parts.headers, fastrand::u64(..))?;
+                let headers = response.headers_mut();
+                headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
+                if let Some(admission) = &exchange.admission {
+                    admission.write_headers(headers);
+                }
+                return Ok(response);
+            }
+            Either::Right(Full::new(whole))
+        }
+        None if body.is_end_stream() => Either::Right(Full::new(Bytes::new())),
+        None => Either::Left(GuardedBody::new(body, route.max_body, body_timeout)),
+    };
     let trusted_peer = headers::contains(&snapshot.settings.trusted_proxies, conn.peer.ip());
     let headers = &mut parts.headers;
     let original_host = headers.remove(header::HOST).or_else(|| {
@@ -218,15 +270,6 @@ async fn proxy(
             .unwrap_or_else(|| Uri::from_static("/"));
     }
 
-    let body = if body.is_end_stream() {
-        Either::Right(Full::new(Bytes::new()))
-    } else {
-        Either::Left(GuardedBody::new(
-            body,
-            route.max_body,
-            snapshot.settings.limits.body_timeout,
-        ))
-    };
     let upstream_request = Request::from_parts(parts, body);
     let Some(pool) = &route.pool else {
         return Err(GatewayError::upstream(
@@ -238,6 +281,14 @@ async fn proxy(
         .send(upstream_request, route.timeout)
         .await
         .map_err(failure_to_error)?;
+    let response = match route.contract.as_ref().filter(|c| c.checks_responses()) {
+        Some(contract) => {
+            contract
+                .check_response(&route.name, &exchange.request_id, response, &route.stats)
+                .await?
+        }
+        None => response.map(Either::Left),
+    };
 
     // --- respond -------------------------------------------------------------------------
     let (mut parts, body) = response.into_parts();
@@ -248,7 +299,22 @@ async fn proxy(
     if let Some(admission) = &exchange.admission {
         admission.write_headers(&mut parts.headers);
     }
-    Ok(Response::from_parts(parts, Either::Left(body)))
+    Ok(Response::from_parts(parts, body))
+}
+
+/// The byte range `part` (a slice of `whole`) occupies in `whole`.
+fn range_within(whole: &str, part: &str) -> Range<usize> {
+    // Both point into the same string, so the difference of the addresses is the offset.
+    let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+    start..start + part.len()
+}
+
+fn body_error(error: BodyError) -> GatewayError {
+    failure_to_error(Failure::Body(match error {
+        BodyError::TooLarge => BodyErrorKind::TooLarge,
+        BodyError::Timeout => BodyErrorKind::Timeout,
+        BodyError::Client(_) => BodyErrorKind::Client,
+    }))
 }
 
 /// The host a request is for: the URI authority (h2, absolute-form) or the `Host` header,

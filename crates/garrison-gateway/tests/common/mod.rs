@@ -34,6 +34,12 @@ pub struct Setup {
     pub extra_upstreams: String,
     pub min_tls_version: &'static str,
     pub audit: bool,
+    /// Entries of an `apis:` section (contract paths relative to the harness directory).
+    pub apis: String,
+    /// Extra entries of `subscriptions:`.
+    pub extra_subscriptions: String,
+    /// Files written into the harness directory before the configuration is loaded.
+    pub files: Vec<(&'static str, String)>,
 }
 
 impl Default for Setup {
@@ -50,6 +56,9 @@ impl Default for Setup {
             extra_upstreams: String::new(),
             min_tls_version: "1.2",
             audit: false,
+            apis: String::new(),
+            extra_subscriptions: String::new(),
+            files: Vec::new(),
         }
     }
 }
@@ -97,6 +106,9 @@ impl Harness {
             refused,
             &admin_token,
         );
+        for (name, contents) in &harness_setup.files {
+            std::fs::write(dir.join(name), contents).expect("write a harness file");
+        }
         let path = dir.join("garrison.yaml");
         std::fs::write(&path, yaml).expect("write config");
         let config = garrison_config::load(&path).unwrap_or_else(|e| panic!("test config: {e}"));
@@ -245,6 +257,8 @@ routes:
     upstream: main
     auth: public
 {extra}
+apis:
+{apis}
 plans:
   - name: standard
     rate: {rate}
@@ -294,6 +308,7 @@ subscriptions:
   - consumer: frank
     group: citizen
     plan: standard
+{extra_subscriptions}
 {audit_section}"#,
         admin = ApiKey::from_plaintext(admin_token).digest(),
         allow = setup.global_allow,
@@ -309,6 +324,12 @@ subscriptions:
             ""
         },
         extra = setup.extra_routes,
+        apis = if setup.apis.is_empty() {
+            "  []"
+        } else {
+            &setup.apis
+        },
+        extra_subscriptions = setup.extra_subscriptions,
         extra_upstreams = setup.extra_upstreams,
         rate = setup.rate,
         burst = setup.burst,
