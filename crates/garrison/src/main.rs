@@ -8,6 +8,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod audit;
+mod contract_test;
 mod gateway;
 mod mock;
 mod tools;
@@ -118,6 +119,30 @@ fn main() -> ExitCode {
                     base_path,
                 },
         } => run(cli.workers, || mock::mock(file, listen, admin, base_path)),
+        Command::Contract {
+            command:
+                ContractCommand::Test {
+                    file,
+                    base_url,
+                    cases,
+                    seed,
+                    headers,
+                    ca,
+                    cert,
+                    key,
+                    timeout,
+                },
+        } => contract_test::run(contract_test::TestRun {
+            file,
+            base_url,
+            cases_per_operation: cases,
+            seed,
+            headers,
+            ca,
+            cert,
+            key,
+            timeout: std::time::Duration::from_secs(timeout),
+        }),
         Command::Key { command } => key(command),
         Command::Audit { command } => audit(command),
         Command::Serve { config } => run(cli.workers, || serve(config)),

@@ -60,6 +60,38 @@ pub(crate) enum ContractCommand {
         #[arg(long, default_value = "")]
         base_path: String,
     },
+    /// Property-based contract testing of a running backend: requests generated from the
+    /// contract (valid ones, and ones breaking one rule each) are sent to --base-url and every
+    /// answer is checked against the contract; each failure is printed with a curl command
+    /// that reproduces it. Exit status: 0 all conform, 1 a failure, 2 the test cannot run.
+    Test {
+        /// The contract.
+        file: PathBuf,
+        /// Where the API is served, including any base path (http:// or https://).
+        #[arg(long)]
+        base_url: String,
+        /// Valid requests per operation (invalid ones are added for each rule they break).
+        #[arg(long, default_value_t = 10)]
+        cases: usize,
+        /// Seed of the generator: the same seed sends the same requests.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A header added to every request, such as credentials: "name: value" (repeatable).
+        #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+        headers: Vec<String>,
+        /// CA certificate (PEM) that issued the server's certificate, for https://.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Client certificate (PEM), for mutual TLS.
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// The client certificate's private key (PEM).
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        /// Time allowed for each answer, in seconds.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
