@@ -372,3 +372,55 @@ async fn a_mocked_api_answers_from_its_contract_and_still_validates() {
     assert_problem(&response, 400, "REQUEST_INVALID");
     assert_eq!(h.upstream.requests(), 0, "a mock never calls the upstream");
 }
+
+#[tokio::test]
+async fn a_contract_change_takes_effect_on_reload_and_a_broken_one_changes_nothing() {
+    let h = Harness::start(setup()).await;
+    let admin_addr = h.gateway.admin_addr();
+    let contract = h.dir.join("people.yaml");
+    let valid_path = "/people/v1/match?mode=fuzzy";
+
+    // A contract that no longer loads: refused with the file and pointer; the old one serves.
+    std::fs::write(
+        &contract,
+        PEOPLE.replace(
+            "'400': {description: Invalid}",
+            "'400': {$ref: '#/components/responses/Gone'}",
+        ),
+    )
+    .expect("break the contract");
+    let (status, body) = admin(admin_addr, "POST", "/admin/reload", Some(&h.admin_token)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("people.yaml"), "{body}");
+    assert!(body.contains("#/components/responses/Gone"), "{body}");
+    let response = send(
+        &h,
+        Protocol::Http1,
+        "POST",
+        valid_path,
+        &[JSON, CORRELATION],
+        GOOD,
+    )
+    .await;
+    assert_eq!(response.status(), 200, "the old contract is still in force");
+
+    // A valid change (mode no longer accepts `fuzzy`) is in force after the reload.
+    std::fs::write(
+        &contract,
+        PEOPLE.replace("enum: [strict, fuzzy]", "enum: [strict]"),
+    )
+    .expect("change the contract");
+    let (status, body) = admin(admin_addr, "POST", "/admin/reload", Some(&h.admin_token)).await;
+    assert_eq!(status, 200, "{body}");
+    let response = send(
+        &h,
+        Protocol::Http1,
+        "POST",
+        valid_path,
+        &[JSON, CORRELATION],
+        GOOD,
+    )
+    .await;
+    assert_problem(&response, 400, "REQUEST_INVALID");
+    assert_eq!(json(&response)["errors"][0]["location"], "query.mode");
+}
