@@ -9,6 +9,27 @@ use garrison_pki::{CertificateAuthority, IssuedCert};
 
 const CA_NAME: &str = "Garrison development CA";
 
+/// The citizen match contract, served as a mocked sandbox API.
+const CITIZEN_MATCH: &str = include_str!("../../../contracts/citizen-match.yaml");
+
+/// The purpose headers the citizen match contract requires (curl `-H @file` format).
+const PURPOSE_HEADERS: &str = "context: DVLA-LICENSING
+policy-id: driving-licence-application
+correlation-id: 7c9e6679-7425-40de-944b-e07fc1f90ae7
+instigating-user-id: user-4821
+access-level: 1
+content-type: application/json
+";
+
+/// A match request that conforms to the contract.
+const MATCH: &str = r#"{"data": {"type": "Match", "attributes": {"lastName": "Smith", "firstName": "Jo", "dateOfBirth": "1980-04-23", "postcode": "ZZ99 1ZZ"}}}
+"#;
+
+/// A match request that breaks it three ways: no last name, a date of birth that is not a
+/// date, and a field the contract does not allow.
+const MATCH_INVALID: &str = r#"{"data": {"type": "Match", "attributes": {"dateOfBirth": "23/04/1980", "nino": "QQ123456C"}}}
+"#;
+
 /// The demo consumers: name, the plan it is subscribed under.
 const CONSUMERS: [(&str, &str); 2] = [
     ("dvla-licensing", "standard"),
@@ -62,6 +83,9 @@ pub struct DemoState {
     pub consumers: Vec<DemoConsumer>,
     /// Whether this run created the directory (keys were just issued).
     pub created: bool,
+    /// Example requests for the citizen match sandbox: `purpose.headers`, `match.json`,
+    /// `match-invalid.json`.
+    pub requests_dir: PathBuf,
 }
 
 /// Creates the data directory under `dir` unless it already exists, and describes it.
@@ -90,6 +114,7 @@ pub fn prepare(
             })
             .collect(),
         created: !config_file.exists(),
+        requests_dir: demo.join("requests"),
     };
     if !state.created {
         return Ok(state);
@@ -118,9 +143,25 @@ pub fn prepare(
             cert.fingerprint_hex()
         ));
         subscriptions_yaml.push_str(&format!(
-            "  - consumer: {name}\n    group: demo\n    plan: {plan}\n"
+            "  - consumer: {name}\n    group: demo\n    plan: {plan}\n  - consumer: {name}\n    group: citizen-match-sandbox\n    plan: {plan}\n"
         ));
     }
+    write(
+        &dir.join("contracts").join("citizen-match.yaml"),
+        CITIZEN_MATCH,
+        false,
+    )?;
+    write(
+        &state.requests_dir.join("purpose.headers"),
+        PURPOSE_HEADERS,
+        false,
+    )?;
+    write(&state.requests_dir.join("match.json"), MATCH, false)?;
+    write(
+        &state.requests_dir.join("match-invalid.json"),
+        MATCH_INVALID,
+        false,
+    )?;
     let admin_token =
         ApiKey::generate(Environment::Live).map_err(|e| DemoError::Random(e.to_string()))?;
     write(&state.admin_token_file, admin_token.expose(), true)?;
@@ -164,6 +205,15 @@ routes:
     path: /demo/v1/status
     upstream: demo
     auth: public
+
+# An API declared by its contract: every operation becomes a route, and requests are checked
+# against the contract before anything answers them. This one is a sandbox: `mock: true`
+# answers from the contract's examples (Prefer: code=422 or example=minimal picks one).
+apis:
+  - name: citizen-match-sandbox
+    contract: contracts/citizen-match.yaml
+    base_path: /sandbox
+    mock: true
 
 plans:
   - name: standard

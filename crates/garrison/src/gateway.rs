@@ -121,6 +121,29 @@ pub(crate) fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway) 
             curl(first)
         ));
     }
+    if let Some(first) = demo.consumers.first() {
+        let requests = &demo.requests_dir;
+        let call = format!(
+            "curl --cacert {ca} --cert {} --key {} -H \"x-api-key: $(cat {})\" -H @{}",
+            first.cert_file.display(),
+            first.cert_key_file.display(),
+            first.key_file.display(),
+            requests.join("purpose.headers").display()
+        );
+        let url = format!("https://{host}/sandbox/capi/v2/citizens/match");
+        out.push_str(&format!(
+            "  # the citizen match sandbox, served from its contract: a conforming request\n  {call} --data @{} {url}\n\n",
+            requests.join("match.json").display()
+        ));
+        out.push_str(&format!(
+            "  # a request that breaks the contract: 400 REQUEST_INVALID listing every violation\n  {call} --data @{} {url}\n\n",
+            requests.join("match-invalid.json").display()
+        ));
+        out.push_str(&format!(
+            "  # ask the sandbox for another documented answer\n  {call} -H 'Prefer: code=422' --data @{} {url}\n\n",
+            requests.join("match.json").display()
+        ));
+    }
     out.push_str(&format!(
         "  # metrics, health, reload\n  curl http://{admin}/metrics\n  curl http://{admin}/readyz\n  curl -X POST -H \"Authorization: Bearer $(cat {})\" http://{admin}/admin/reload\n\nCtrl-C stops it.\n",
         demo.admin_token_file.display(),
