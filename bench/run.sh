@@ -10,7 +10,9 @@
 # Settings (environment): DURATION (s, default 4), WARMUP (s, 1), CONNECTIONS (50),
 # KEYS (1000), ROUNDS (5: each proxy runs each scenario once per round, pooled over rounds),
 # PROXIES ("nginx garrison haproxy", haproxy only if installed), SCENARIOS ("plain keys tls
-# handshake"), PROXY_CPU (0), LOAD_CPU (1), BENCH_WORK (bench/scratch), SKIP_BUILD (unset).
+# handshake"; also "body validated enforced": a ~1 KB JSON POST with the key, through a plain
+# route, through an API whose contract validates the request, and also its response),
+# PROXY_CPU (0), LOAD_CPU (1), BENCH_WORK (bench/scratch), SKIP_BUILD (unset).
 #
 # Output: a Markdown table on standard output and in bench/results/latest.md; raw per-run
 # figures in bench/results/latest-raw.tsv.
@@ -201,7 +203,7 @@ location = /plain {
     include proxy-headers.conf;
     proxy_pass http://bench_upstream;
 }
-location = /key {
+location ~ ^/(key|match|v/match|e/match)$ {
     if ($consumer = "") {
         return 401;
     }
@@ -263,8 +265,68 @@ http {
 }
 EOF
 
-# --- Garrison --------------------------------------------------------------------------------
+# --- the contract of the body scenarios, and a ~1 KB request body that conforms to it --------
 mkdir -p garrison
+cat > garrison/match.yaml <<'EOF'
+openapi: 3.1.0
+info: {title: Bench match, version: 1.0.0}
+paths:
+  /match:
+    post:
+      operationId: match
+      parameters:
+        - {name: correlation-id, in: header, required: true, schema: {type: string, format: uuid}}
+        - {name: mode, in: query, schema: {type: string, enum: [strict, fuzzy]}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [lastName, dateOfBirth, addresses]
+              additionalProperties: false
+              properties:
+                lastName: {type: string, minLength: 1, maxLength: 35}
+                firstName: {type: string, maxLength: 35}
+                dateOfBirth: {type: string, format: date}
+                email: {type: string, format: email}
+                ninoFragment: {type: string, pattern: '^[0-9]{4}$'}
+                addresses:
+                  type: array
+                  maxItems: 20
+                  items:
+                    type: object
+                    required: [line1, postcode]
+                    additionalProperties: false
+                    properties:
+                      line1: {type: string, maxLength: 100}
+                      line2: {type: string, maxLength: 100}
+                      town: {type: string, maxLength: 50}
+                      postcode: {type: string, pattern: '^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$'}
+                      from: {type: string, format: date}
+      responses:
+        '200':
+          description: Matched.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [ok, service]
+                properties:
+                  ok: {type: boolean}
+                  service: {type: string}
+        '400': {description: Invalid.}
+EOF
+{
+    printf '{"lastName": "Smith", "firstName": "Jo", "dateOfBirth": "1980-04-23", "email": "jo.smith@example.org", "ninoFragment": "3456", "addresses": ['
+    for i in 1 2 3 4 5 6; do
+        [ "$i" -gt 1 ] && printf ', '
+        printf '{"line1": "%d High Street", "line2": "Flat %d", "town": "Leeds", "postcode": "LS1 %dAB", "from": "201%d-01-3%d"}' "$i" "$i" "$i" "$i" "$((i % 2))"
+    done
+    printf ']}\n'
+} > match.json
+
+# --- Garrison --------------------------------------------------------------------------------
 rm -rf garrison/audit   # a fresh audit store per run (used only with AUDIT=1)
 {
     cat <<EOF
@@ -300,6 +362,23 @@ routes:
     upstream: bench-upstream
     auth: api_key
     audit: $GARRISON_AUDIT_ROUTE
+  - name: match
+    group: bench
+    methods: [POST]
+    path: /match
+    upstream: bench-upstream
+apis:
+  # The same operation, declared by its contract: requests (and, under /e, responses) checked.
+  - name: bench-validated
+    contract: $WORK/garrison/match.yaml
+    base_path: /v
+    upstream: bench-upstream
+  - name: bench-enforced
+    contract: $WORK/garrison/match.yaml
+    base_path: /e
+    upstream: bench-upstream
+    validation:
+      responses: enforce
 audit:
   dir: $WORK/garrison/audit
 plans:
@@ -310,7 +389,7 @@ consumers:
 EOF
     awk -F'\t' '{printf "  - name: c%04d\n    keys:\n      - id: k1\n        digest: \"%s\"\n", NR, $2}' keys.tsv
     echo "subscriptions:"
-    awk -F'\t' '{printf "  - consumer: c%04d\n    group: bench\n    plan: never-reached\n", NR}' keys.tsv
+    awk -F'\t' '{for (g = 1; g <= 3; g++) printf "  - consumer: c%04d\n    group: %s\n    plan: never-reached\n", NR, (g == 1 ? "bench" : g == 2 ? "bench-validated" : "bench-enforced")}' keys.tsv
 } > garrison/garrison.yaml
 "$GARRISON" config check garrison/garrison.yaml >/dev/null
 
@@ -342,7 +421,7 @@ backend bench_upstream
 frontend bench
     bind 127.0.0.1:${PLAIN_PORT[haproxy]}
     bind 127.0.0.1:${TLS_PORT[haproxy]} ssl crt $WORK/pki/server-with-key.pem ca-file $WORK/pki/ca.pem verify required alpn http/1.1
-    acl key_route path /key
+    acl key_route path /key /match /v/match /e/match
     http-request set-var(txn.consumer) req.hdr(x-api-key),map($WORK/keys-haproxy.map) if key_route
     http-request deny deny_status 401 if key_route !{ var(txn.consumer) -m found }
     http-request track-sc0 var(txn.consumer) table per_key if key_route
@@ -409,6 +488,15 @@ url_of() { # proxy scenario
     case $2 in
     plain) echo "http://127.0.0.1:${PLAIN_PORT[$1]}/plain" ;;
     keys) echo "http://127.0.0.1:${PLAIN_PORT[$1]}/key" ;;
+    body) echo "http://127.0.0.1:${PLAIN_PORT[$1]}/match?mode=strict" ;;
+    # nginx and HAProxy cannot check a contract: they proxy the same request as in `body`.
+    validated | enforced)
+        if [ "$1" = garrison ]; then
+            echo "http://127.0.0.1:${PLAIN_PORT[$1]}/$([ "$2" = validated ] && echo v || echo e)/match?mode=strict"
+        else
+            echo "http://127.0.0.1:${PLAIN_PORT[$1]}/match?mode=strict"
+        fi
+        ;;
     tls | handshake) echo "https://127.0.0.1:${TLS_PORT[$1]}/key" ;;
     esac
 }
@@ -416,6 +504,7 @@ loadgen_args() { # scenario
     case $1 in
     plain) ;;
     keys) echo "--keys $WORK/keys.txt" ;;
+    body | validated | enforced) echo "--keys $WORK/keys.txt --body $WORK/match.json -H correlation-id:1b4e28ba-2fa1-11d2-883f-0016d3cca427" ;;
     tls) echo "--keys $WORK/keys.txt --ca $WORK/pki/ca.pem --cert $WORK/pki/client.pem --key $WORK/pki/client.key" ;;
     # The server certificate is pinned rather than chain-verified here: one ECDSA verification
     # less per handshake on the load core, which must keep up with the proxy's handshakes.
@@ -517,6 +606,9 @@ table() {
         name["keys"] = "2. API key (1,000) + rate limit"
         name["tls"] = "3. as 2, over TLS 1.3 + client cert"
         name["handshake"] = "4. as 3, full mTLS handshake per request"
+        name["body"] = "5. as 2, POST of a 1 KB JSON body"
+        name["validated"] = "6. as 5, Garrison validating the request against the contract"
+        name["enforced"] = "7. as 6, and the response too (enforce)"
         np = split(proxies, P, " "); ns = split(scenarios, S, " ")
         print "| Scenario | Proxy | req/s | p50 ms | p99 ms | CPU µs/req | req/s ÷ nginx | CPU/req ÷ nginx | proxy busy | load core busy | failed |"
         print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -547,6 +639,21 @@ table() {
     }' "$RAW"
 }
 
+# Garrison against itself: the cost of contract validation (scenarios 6 and 7 over 5).
+validation_cost() {
+    awk -F'\t' '
+    NR == 1 { next }
+    $2 == "garrison" { req[$1] += $4; tick[$1] += $11; el[$1] += $8 }
+    END {
+        if (!(("body" in req) && req["body"] > 0)) exit
+        base = tick["body"] / req["body"]; brps = req["body"] / el["body"]
+        for (s in req) {
+            if (s != "validated" && s != "enforced" || req[s] == 0) continue
+            printf "Garrison, %s ÷ body (validation off): CPU/request %.2f, req/s %.2f.\n", s, (tick[s] / req[s]) / base, (req[s] / el[s]) / brps
+        }
+    }' "$RAW"
+}
+
 {
     echo "### Latest run: $STARTED"
     echo
@@ -557,6 +664,8 @@ table() {
     echo "Load average before the run: $LOADAVG."
     echo
     table
+    echo
+    validation_cost
     echo
     echo "Ratios are to nginx in the same run, pooled over the rounds; in brackets, the lowest and"
     echo "highest ratio of a single round (the runs of one round are seconds apart). ✅/❌: Garrison's"

@@ -29,17 +29,50 @@ impl std::fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Builds a GET request head. `close` asks the server to close the connection afterwards.
-pub(crate) fn request(path: &str, host: &str, key: Option<(&str, &str)>, close: bool) -> Vec<u8> {
+pub(crate) fn request(
+    path: &str,
+    host: &str,
+    key: Option<(&str, &str)>,
+    close: bool,
+    extra: &Extra,
+) -> Vec<u8> {
+    let method = if extra.body.is_some() { "POST" } else { "GET" };
     let mut out =
-        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: garrison-loadgen\r\n");
+        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: garrison-loadgen\r\n");
     if let Some((name, value)) = key {
         out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    for header in &extra.headers {
+        out.push_str(header);
+        out.push_str("\r\n");
     }
     if close {
         out.push_str("Connection: close\r\n");
     }
+    let mut out = match &extra.body {
+        Some(body) => {
+            out.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            ));
+            let mut bytes = out.into_bytes();
+            bytes.extend_from_slice(body);
+            return bytes;
+        }
+        None => out,
+    };
     out.push_str("\r\n");
     out.into_bytes()
+}
+
+/// What every request carries besides the key: extra header lines, and a JSON body (which
+/// makes it a POST).
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    /// `Name: value` lines.
+    pub(crate) headers: Vec<String>,
+    /// The body.
+    pub(crate) body: Option<Vec<u8>>,
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -212,10 +245,29 @@ mod tests {
 
     #[test]
     fn requests_carry_the_key_and_close_when_asked() {
-        let r = request("/key", "127.0.0.1:1", Some(("x-api-key", "k1")), true);
+        let r = request(
+            "/key",
+            "127.0.0.1:1",
+            Some(("x-api-key", "k1")),
+            true,
+            &Extra::default(),
+        );
         assert_eq!(
             r,
             b"GET /key HTTP/1.1\r\nHost: 127.0.0.1:1\r\nUser-Agent: garrison-loadgen\r\nx-api-key: k1\r\nConnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_body_makes_a_post_with_its_length_and_extra_headers() {
+        let extra = Extra {
+            headers: vec!["correlation-id: 1".to_owned()],
+            body: Some(b"{}".to_vec()),
+        };
+        let r = request("/match", "h", None, false, &extra);
+        assert_eq!(
+            r,
+            b"POST /match HTTP/1.1\r\nHost: h\r\nUser-Agent: garrison-loadgen\r\ncorrelation-id: 1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
         );
     }
 }

@@ -84,6 +84,12 @@ struct Args {
     /// A new connection (TCP + full TLS 1.3 handshake, no resumption) for every request.
     #[arg(long)]
     handshake_per_request: bool,
+    /// A header line sent with every request, "Name: value" (repeatable).
+    #[arg(long = "header", short = 'H')]
+    headers: Vec<String>,
+    /// A JSON body sent with every request (which makes it a POST).
+    #[arg(long)]
+    body: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -173,11 +179,32 @@ impl Target {
             Some(file) => read_keys(file)?,
         };
         let close = args.handshake_per_request;
+        let extra = http1::Extra {
+            headers: args.headers.clone(),
+            body: match &args.body {
+                Some(file) => Some(
+                    std::fs::read(file)
+                        .map_err(|e| format!("cannot read {}: {e}", file.display()))?,
+                ),
+                None => None,
+            },
+        };
+        if let Some(bad) = extra
+            .headers
+            .iter()
+            .find(|h| !h.contains(':') || h.bytes().any(|b| b == b'\r' || b == b'\n'))
+        {
+            return Err(format!(
+                "--header {bad:?}: expected \"Name: value\" on one line"
+            ));
+        }
         let requests = if keys.is_empty() {
-            vec![http1::request(path, authority, None, close)]
+            vec![http1::request(path, authority, None, close, &extra)]
         } else {
             keys.iter()
-                .map(|k| http1::request(path, authority, Some((&args.key_header, k)), close))
+                .map(|k| {
+                    http1::request(path, authority, Some((&args.key_header, k)), close, &extra)
+                })
                 .collect()
         };
         let tls = if https {
