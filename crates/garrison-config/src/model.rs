@@ -318,4 +318,14 @@ pub struct Subscription {
     pub group: String,
     /// Index into [`Config::plans`].
     pub plan: usize,
+    /// The routes of the group this subscription may call (indices into [`Config::routes`],
+    /// sorted); `None` allows every route of the group.
+    pub operations: Option<Vec<usize>>,
+    /// The response fields the consumer may receive, as dotted paths into the JSON body
+    /// (`data.attributes.lastName`; arrays are crossed implicitly); `None` discloses the whole
+    /// response. Everything else is removed by the gateway.
+    pub fields: Option<Vec<String>>,
+    /// The purposes (values of the `context` header) the consumer may state; `None` accepts
+    /// any. With a list, a request without a purpose, or with another one, is refused.
+    pub purposes: Option<Vec<String>>,
 }

@@ -188,6 +188,9 @@ pub(crate) struct RawSubscription {
     pub(crate) consumer: Text,
     pub(crate) group: Text,
     pub(crate) plan: Text,
+    pub(crate) operations: Option<Spanned<Vec<Text>>>,
+    pub(crate) fields: Option<Spanned<Vec<Text>>>,
+    pub(crate) purposes: Option<Spanned<Vec<Text>>>,
 }
 
 /// Parses YAML into the raw schema; a syntax or shape error becomes one diagnostic.

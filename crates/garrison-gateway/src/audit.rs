@@ -48,6 +48,8 @@ pub(crate) struct Outcome<'a> {
     /// `None` when the upstream answered; the problem code and side otherwise.
     pub(crate) refusal: Option<(&'static str, Side)>,
     pub(crate) status: u16,
+    /// The fields disclosed after entitlement filtering; `None`: not filtered.
+    pub(crate) disclosed: Option<Vec<String>>,
 }
 
 /// Appends the record of one request and waits until it is durable. An error means the
@@ -71,6 +73,13 @@ pub(crate) async fn record(log: &Arc<AuditLog>, outcome: Outcome<'_>) -> Result<
     record.source_addr = Some(outcome.client_ip);
     record.purpose = outcome.purpose;
     record.upstream_status = upstream_status;
+    // What left the gateway: the entitled fields present, or `*` for a whole (unfiltered)
+    // successful answer; nothing for a refusal or an error.
+    record.disclosed_fields = match (outcome.disclosed, outcome.refusal) {
+        (Some(fields), _) => fields,
+        (None, None) if (200..300).contains(&outcome.status) => vec!["*".to_owned()],
+        (None, _) => Vec::new(),
+    };
     log.append(record)
         .await
         .map(|_| ())

@@ -15,6 +15,7 @@ mod audit;
 mod body;
 mod conn_limit;
 mod contract;
+mod entitlement;
 mod error;
 mod identity;
 mod listener;

@@ -15,6 +15,7 @@ use ipnet::IpNet;
 use rustls::ServerConfig;
 
 use crate::contract::RouteContract;
+use crate::entitlement::FieldFilter;
 use crate::metrics::{Gauge, Metrics, RouteStats, StatusCounters};
 use crate::router::Router;
 use crate::tls;
@@ -106,6 +107,12 @@ pub(crate) struct SubscriptionRuntime {
     pub(crate) policy: HeaderValue,
     /// `"plan";r=` — the start of every `RateLimit` value, computed once.
     pub(crate) state_prefix: Box<str>,
+    /// The routes of the group it may call (sorted indices); `None`: all of them.
+    pub(crate) operations: Option<Box<[usize]>>,
+    /// The response fields it may receive; `None`: the whole response.
+    pub(crate) fields: Option<FieldFilter>,
+    /// The purposes (`context` values) it may state; `None`: any.
+    pub(crate) purposes: Option<Box<[Box<str>]>>,
 }
 
 /// Key digests are uniformly random already; hashing them again is wasted work. The table is
@@ -297,6 +304,12 @@ impl Snapshot {
                 policy: HeaderValue::from_str(&policy)
                     .map_err(|_| format!("plans[{}]: name is not a valid header value", s.plan))?,
                 state_prefix: format!("\"{}\";r=", plan.name).into_boxed_str(),
+                operations: s.operations.as_ref().map(|o| o.clone().into_boxed_slice()),
+                fields: s.fields.as_deref().map(FieldFilter::new),
+                purposes: s
+                    .purposes
+                    .as_ref()
+                    .map(|p| p.iter().map(|p| Box::from(p.as_str())).collect()),
             });
         }
         // Cells of subscriptions that no longer exist are dropped, so the limiter's memory

@@ -171,11 +171,96 @@ pub(super) fn resolve_subscriptions(
                 "this consumer is already subscribed to this group",
             );
         }
+        let operations = s.operations.as_ref().map(|list| {
+            let mut found = Vec::new();
+            for (j, name) in list.iter().enumerate() {
+                // A route's name, or the operationId of a route derived from an API.
+                let route = routes.iter().position(|r| {
+                    r.group == *s.group
+                        && (r.name == **name
+                            || r.name == format!("{}.{}", s.group.as_str(), name.as_str()))
+                });
+                match route {
+                    Some(index) => found.push(index),
+                    None => c.fail(
+                        name,
+                        format!("{at}.operations[{j}]"),
+                        format!(
+                            "no route or operation named {:?} is in group {:?}",
+                            name.as_str(),
+                            s.group.as_str()
+                        ),
+                    ),
+                }
+            }
+            if list.is_empty() {
+                c.fail(
+                    list,
+                    format!("{at}.operations"),
+                    "an empty list allows nothing: remove the subscription instead",
+                );
+            }
+            found.sort_unstable();
+            found.dedup();
+            found
+        });
+        let fields = s.fields.as_ref().map(|list| {
+            let mut out: Vec<String> = Vec::new();
+            for (j, field) in list.iter().enumerate() {
+                let valid = !field.is_empty()
+                    && field.split('.').all(|segment| {
+                        !segment.is_empty()
+                            && segment
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+                    });
+                if !valid {
+                    c.fail(
+                        field,
+                        format!("{at}.fields[{j}]"),
+                        "a field is a dotted path of property names, such as data.attributes.lastName",
+                    );
+                } else if out.iter().any(|f| *f == **field) {
+                    c.fail(field, format!("{at}.fields[{j}]"), "field listed twice");
+                } else {
+                    out.push(field.to_string());
+                }
+            }
+            out
+        });
+        let purposes = s.purposes.as_ref().map(|list| {
+            let mut out: Vec<String> = Vec::new();
+            for (j, purpose) in list.iter().enumerate() {
+                let valid = !purpose.is_empty()
+                    && purpose.len() <= 128
+                    && purpose.bytes().all(|b| b.is_ascii_graphic());
+                if !valid {
+                    c.fail(
+                        purpose,
+                        format!("{at}.purposes[{j}]"),
+                        "a purpose is 1-128 printable characters without spaces, such as DFE-FSM",
+                    );
+                } else {
+                    out.push(purpose.to_string());
+                }
+            }
+            if list.is_empty() {
+                c.fail(
+                    list,
+                    format!("{at}.purposes"),
+                    "an empty list allows nothing: remove the subscription instead",
+                );
+            }
+            out
+        });
         if let (Some(consumer), Some(plan)) = (consumer, plan) {
             out.push(Subscription {
                 consumer,
                 group: s.group.to_string(),
                 plan,
+                operations,
+                fields,
+                purposes,
             });
         }
     }

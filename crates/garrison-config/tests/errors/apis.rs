@@ -248,3 +248,55 @@ fn bad_validation_and_base_path_values_are_named() {
         &["starts with '/'"],
     );
 }
+
+#[test]
+fn entitlements_name_operations_fields_and_purposes() {
+    let config = CONFIG.replace(
+        "    group: details\n    plan: standard\n",
+        "    group: details\n    plan: standard\n    operations: [getPerson, details.post-people-match]\n    fields: [data.attributes.lastName, data.id]\n    purposes: [DFE-FSM]\n",
+    );
+    let (_s, _file, result) = load_with("api-entitled", CONTRACT, &config);
+    let config = result.unwrap_or_else(|e| panic!("refused:\n{e}"));
+    let s = &config.subscriptions[0];
+    let names: Vec<&str> = s
+        .operations
+        .as_ref()
+        .expect("operations")
+        .iter()
+        .map(|&i| config.routes[i].name.as_str())
+        .collect();
+    assert_eq!(names, ["details.post-people-match", "details.getPerson"]);
+    assert_eq!(
+        s.fields.as_deref(),
+        Some(&["data.attributes.lastName".to_owned(), "data.id".to_owned()][..])
+    );
+    assert_eq!(s.purposes.as_deref(), Some(&["DFE-FSM".to_owned()][..]));
+
+    let bad = CONFIG.replace(
+        "    group: details\n    plan: standard\n",
+        "    group: details\n    plan: standard\n    operations: [status]\n    fields: [data..id]\n    purposes: [\"two words\"]\n",
+    );
+    let (_s, file, problems) = refused("api-entitled-bad", CONTRACT, &bad);
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert_problem(
+        &problems,
+        &file,
+        position(&bad, "status]"),
+        "subscriptions[0].operations[0]",
+        &["no route or operation named \"status\" is in group \"details\""],
+    );
+    assert_problem(
+        &problems,
+        &file,
+        position(&bad, "data..id"),
+        "subscriptions[0].fields[0]",
+        &["dotted path"],
+    );
+    assert_problem(
+        &problems,
+        &file,
+        position(&bad, "\"two words\""),
+        "subscriptions[0].purposes[0]",
+        &["printable characters without spaces"],
+    );
+}

@@ -28,6 +28,7 @@ use crate::GatewayBody;
 use crate::audit;
 use crate::body::{BodyError, GuardedBody};
 use crate::contract;
+use crate::entitlement;
 use crate::error::GatewayError;
 use crate::identity::ConnectionIdentity;
 use crate::metrics::Metrics;
@@ -46,6 +47,9 @@ pub(crate) struct Exchange {
     pub(crate) route: Option<usize>,
     pub(crate) consumer: Option<usize>,
     pub(crate) admission: Option<Admission>,
+    /// The fields disclosed after entitlement filtering; `None` when the response was not
+    /// filtered (the subscription is entitled to all of it).
+    pub(crate) disclosed: Option<Vec<String>>,
 }
 
 /// Serves one request from start to finish; never fails (errors become problem responses).
@@ -66,6 +70,7 @@ pub(crate) async fn serve(
         route: None,
         consumer: None,
         admission: None,
+        disclosed: None,
     };
     let method = request.method().clone();
     // Read before the request is consumed; only when there is an audit trail to write to.
@@ -99,6 +104,7 @@ pub(crate) async fn serve(
             purpose,
             refusal,
             status: response.status().as_u16(),
+            disclosed: exchange.disclosed.take(),
         };
         // Fail closed: a response whose record is not durable is not released.
         if let Err(e) = audit::record(log, outcome).await {
@@ -185,7 +191,8 @@ async fn proxy(
     let route = &snapshot.routes[index];
 
     // --- admit ---------------------------------------------------------------------------
-    let subscription = policy::authenticate(snapshot, conn, route, request.headers(), exchange)?;
+    let subscription =
+        policy::authenticate(snapshot, conn, route, index, request.headers(), exchange)?;
     // An oversized body is refused before it can spend any of the plan's allowance.
     if let Some(length) = request.body().size_hint().exact()
         && length > route.max_body
@@ -288,6 +295,15 @@ async fn proxy(
                 .await?
         }
         None => response.map(Either::Left),
+    };
+    // Data minimisation: only the fields the subscription entitles the consumer to.
+    let response = match subscription.and_then(|s| s.fields.as_ref()) {
+        Some(filter) => {
+            let (response, disclosed) = entitlement::minimise(filter, response).await?;
+            exchange.disclosed = Some(disclosed);
+            response
+        }
+        None => response,
     };
 
     // --- respond -------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use garrison_config::RouteAuth;
-use garrison_core::{KeyDigest, ProblemCode, api_key};
+use garrison_core::{KeyDigest, ProblemCode, ProblemItem, api_key};
 use garrison_limits::Decision;
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 
@@ -16,6 +16,8 @@ use crate::snapshot::{RouteRuntime, Snapshot, SubscriptionRuntime};
 
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+/// The purpose header (the DWP Citizen API's `context`).
+static PURPOSE: HeaderName = HeaderName::from_static("context");
 
 /// The outcome of the rate limit, kept to write the `RateLimit` headers on the response.
 pub(crate) struct Admission {
@@ -111,6 +113,7 @@ pub(crate) fn authenticate<'s>(
     snapshot: &'s Snapshot,
     conn: &ConnectionIdentity,
     route: &RouteRuntime,
+    route_index: usize,
     headers: &HeaderMap,
     exchange: &mut Exchange,
 ) -> Result<Option<&'s SubscriptionRuntime>, GatewayError> {
@@ -155,10 +158,50 @@ pub(crate) fn authenticate<'s>(
             ));
         }
     }
-    snapshot
+    let subscription = snapshot
         .subscription(entry.consumer, route.group)
-        .map(Some)
-        .ok_or_else(|| forbidden("The application is not subscribed to this API."))
+        .ok_or_else(|| forbidden("The application is not subscribed to this API."))?;
+    entitle(subscription, route_index, headers)?;
+    Ok(Some(subscription))
+}
+
+/// What the subscription entitles the consumer to: this operation of the API, and the purpose
+/// it states (the `context` header, as the DWP Citizen API's consumers send it).
+fn entitle(
+    subscription: &SubscriptionRuntime,
+    route_index: usize,
+    headers: &HeaderMap,
+) -> Result<(), GatewayError> {
+    if let Some(operations) = &subscription.operations
+        && operations.binary_search(&route_index).is_err()
+    {
+        return Err(forbidden(
+            "The application is not entitled to this operation of the API.",
+        ));
+    }
+    if let Some(purposes) = &subscription.purposes {
+        let stated = headers.get(&PURPOSE).map(HeaderValue::as_bytes);
+        match stated {
+            None => {
+                return Err(GatewayError::downstream(
+                    ProblemCode::RequestInvalid,
+                    "A purpose is required: state it in the context header.",
+                )
+                .with_errors(vec![ProblemItem {
+                    location: "header.context".to_owned(),
+                    rule: "required".to_owned(),
+                    message: "the purpose of the request is required".to_owned(),
+                }]));
+            }
+            Some(value) if !purposes.iter().any(|p| p.as_bytes() == value) => {
+                return Err(forbidden(
+                    "The stated purpose is not one this application may use this API for.",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Takes one request from the subscription's allowance, or refuses with 429.
