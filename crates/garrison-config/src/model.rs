@@ -49,6 +49,9 @@ pub struct AuditSettings {
     pub shed_when_full: bool,
     /// The Ed25519 signing key file for checkpoints; `None` keeps it in the store directory.
     pub signing_key: Option<PathBuf>,
+    /// The subject-keys file: the first key hashes the data subject an upstream names (in
+    /// its `Garrison-Subject` response header) into each record; `None` records no subject.
+    pub subject_keys: Option<PathBuf>,
 }
 
 /// The admin listener: metrics, health, reload. Plain HTTP, so keep it on loopback or a

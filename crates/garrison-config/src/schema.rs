@@ -41,6 +41,7 @@ pub(crate) struct RawAudit {
     pub(crate) dir: Text,
     pub(crate) queue: Option<Text>,
     pub(crate) signing_key: Option<Text>,
+    pub(crate) subject_keys: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,12 +1,12 @@
 //! Recording requests to audited routes in the audit trail: who asked, why (the purpose
-//! headers), what was decided and what the upstream answered. No identifier of a data subject
-//! is recorded here yet (the citizen APIs will supply the keyed subject hash); the path, query
-//! and body are never recorded.
+//! headers), what was decided, what the upstream answered, which fields were disclosed and —
+//! when the upstream names one in its `Garrison-Subject` response header — a keyed hash of
+//! the data subject. The path, query and body are never recorded.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use garrison_audit::{AuditLog, AuditRecord, Decision, Purpose, PurposeHeader};
+use garrison_audit::{AuditLog, AuditRecord, Decision, Purpose, PurposeHeader, SubjectHash};
 use http::HeaderMap;
 
 use crate::error::Side;
@@ -50,6 +50,8 @@ pub(crate) struct Outcome<'a> {
     pub(crate) status: u16,
     /// The fields disclosed after entitlement filtering; `None`: not filtered.
     pub(crate) disclosed: Option<Vec<String>>,
+    /// The keyed hash of the data subject the upstream named.
+    pub(crate) subject: Option<SubjectHash>,
 }
 
 /// Appends the record of one request and waits until it is durable. An error means the
@@ -73,6 +75,7 @@ pub(crate) async fn record(log: &Arc<AuditLog>, outcome: Outcome<'_>) -> Result<
     record.source_addr = Some(outcome.client_ip);
     record.purpose = outcome.purpose;
     record.upstream_status = upstream_status;
+    record.subject = outcome.subject;
     // What left the gateway: the entitled fields present, or `*` for a whole (unfiltered)
     // successful answer; nothing for a refusal or an error.
     record.disclosed_fields = match (outcome.disclosed, outcome.refusal) {

@@ -103,7 +103,12 @@ impl Gateway {
             None => None,
             Some(settings) => Some(Arc::new(open_audit(settings).await?)),
         };
-        let shared = Shared::new(audit);
+        let subject_key = match config.audit.as_ref().and_then(|a| a.subject_keys.as_ref()) {
+            None => None,
+            Some(path) => Some(Arc::new(subject_key(path)?)),
+        };
+        let mut shared = Shared::new(audit);
+        shared.subject_key = subject_key;
         let snapshot = Snapshot::compile(&config, &shared, 1).map_err(StartError::Compile)?;
         shared.metrics.set_gauges(snapshot.gauges(&shared));
         let state = Arc::new(GatewayState {
@@ -231,6 +236,20 @@ async fn open_audit(
     garrison_audit::AuditLog::open(&settings.dir, options)
         .await
         .map_err(|e| StartError::Audit(format!("{}: {e}", settings.dir.display())))
+}
+
+/// The key data subjects are hashed under: the first of the subject-keys file (the current
+/// one; the others are retired keys kept for searching).
+fn subject_key(path: &std::path::Path) -> Result<garrison_audit::SubjectKey, StartError> {
+    let file =
+        garrison_audit::read_subject_keys(path).map_err(|e| StartError::Audit(e.to_string()))?;
+    if let Some(warning) = &file.permissions_warning {
+        tracing::warn!("{warning}");
+    }
+    file.keys
+        .into_iter()
+        .next()
+        .ok_or_else(|| StartError::Audit(format!("{}: no subject key", path.display())))
 }
 
 /// Triggers reloads of a running gateway.

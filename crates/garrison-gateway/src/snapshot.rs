@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     /// The audit trail, when the configuration has one (opened once; changing it needs a
     /// restart).
     pub(crate) audit: Option<Arc<garrison_audit::AuditLog>>,
+    /// The key data subjects are hashed under in audit records.
+    pub(crate) subject_key: Option<Arc<garrison_audit::SubjectKey>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -48,6 +50,7 @@ impl Shared {
             metrics: Arc::new(Metrics::default()),
             pools: PoolCache::default(),
             audit,
+            subject_key: None,
         }
     }
 }

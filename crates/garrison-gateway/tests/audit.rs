@@ -20,6 +20,8 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
         ("context", "licence-application"),
         ("policy-id", "DVLA-2026-01"),
         ("correlation-id", "c-42"),
+        // The upstream will name this subject in its `Garrison-Subject` response header.
+        ("test-subject", "QQ 12 34 56 C"),
     ] {
         request
             .headers_mut()
@@ -31,7 +33,14 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
         .await
         .expect("response");
     assert_eq!(allowed.status(), 200);
+    assert!(
+        allowed.headers().get("garrison-subject").is_none(),
+        "the subject header never reaches the consumer"
+    );
     assert_eq!(h.get_as("carol", "/citizens/1").await.status(), 403);
+    let keys = garrison_audit::read_subject_keys(&h.dir.join("subject-keys"))
+        .expect("subject keys")
+        .keys;
     // Not an audited route: no record.
     let public = h
         .client("alice", Protocol::Http1)
@@ -72,6 +81,17 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
         Some("licence-application")
     );
     assert_eq!(alice.client_cert_sha256.as_deref().map(str::len), Some(64));
+    assert_eq!(
+        alice.subject,
+        Some(keys[0].hash("QQ123456C")),
+        "the subject, normalised and keyed-hashed"
+    );
+    assert_eq!(alice.disclosed_fields, ["*"]);
+    // A subject search with the identifier finds exactly that access.
+    let about = garrison_audit::search(&dir, &SearchFilter::default().subject("qq123456c", &keys))
+        .expect("search");
+    assert_eq!(about.len(), 1);
+    assert_eq!(about[0].record.request_id, alice.request_id);
     let carol = records
         .iter()
         .find(|r| r.consumer.as_deref() == Some("carol"))
@@ -85,9 +105,11 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
     // The path held an identifier; the store must not.
     for entry in std::fs::read_dir(&dir).expect("dir") {
         let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
-        assert!(
-            !bytes.windows(9).any(|w| w == b"QQ123456C"),
-            "identifier stored in clear"
-        );
+        for identifier in [&b"QQ123456C"[..], b"QQ 12 34 56 C"] {
+            assert!(
+                !bytes.windows(identifier.len()).any(|w| w == identifier),
+                "identifier stored in clear"
+            );
+        }
     }
 }

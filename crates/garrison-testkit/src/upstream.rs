@@ -3,7 +3,8 @@
 //! - `…/hang` never answers (until the test ends);
 //! - `…/reset` closes the connection without answering;
 //! - anything else answers 200 with JSON describing the request it received (method, path,
-//!   headers, body length).
+//!   headers, body length), naming the data subject given in a `test-subject` request header
+//!   in a `garrison-subject` response header, as a citizen service does.
 //!
 //! It counts requests and connections so tests can assert what reached it.
 
@@ -109,6 +110,8 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
             )
         })
         .collect();
+    // A test names the data subject of the answer as a citizen service would.
+    let subject = request.headers().get("test-subject").cloned();
     let method = request.method().to_string();
     let uri = request.uri().to_string();
     let query = request.uri().query().map(str::to_owned);
@@ -125,7 +128,11 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
         "headers": headers,
         "bodyBytes": body.len(),
     });
-    Ok(Response::builder()
+    let mut builder = Response::builder();
+    if let Some(subject) = subject {
+        builder = builder.header("garrison-subject", subject);
+    }
+    Ok(builder
         .header("content-type", "application/json")
         .header("connection", "keep-alive")
         .header("x-upstream", "test")

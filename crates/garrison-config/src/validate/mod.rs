@@ -245,6 +245,7 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
             dir: c.base.join(a.dir.as_str()),
             shed_when_full,
             signing_key: a.signing_key.as_ref().map(|k| c.base.join(k.as_str())),
+            subject_keys: a.subject_keys.as_ref().map(|k| c.base.join(k.as_str())),
         }
     });
     if audit.is_none() {

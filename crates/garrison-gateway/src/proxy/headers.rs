@@ -40,6 +40,9 @@ const IDENTITY: [HeaderName; 9] = [
 pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The W3C trace context header.
 pub(crate) static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// The response header in which an upstream names the data subject of its answer, for the
+/// audit trail; always removed before the response leaves the gateway.
+pub(crate) static SUBJECT: HeaderName = HeaderName::from_static("garrison-subject");
 /// The consumer name given to the upstream.
 pub(crate) static CONSUMER: HeaderName = HeaderName::from_static("garrison-consumer");
 /// The API key header.

@@ -37,7 +37,7 @@ use crate::server::GatewayState;
 use crate::snapshot::Snapshot;
 use crate::upstream::{BodyErrorKind, Failure, UpstreamBody};
 
-use self::headers::{API_KEY, CONSUMER, REQUEST_ID, TRACEPARENT};
+use self::headers::{API_KEY, CONSUMER, REQUEST_ID, SUBJECT, TRACEPARENT};
 pub(crate) use self::policy::Admission;
 
 /// What is known about a request as it moves through the phases.
@@ -50,6 +50,9 @@ pub(crate) struct Exchange {
     /// The fields disclosed after entitlement filtering; `None` when the response was not
     /// filtered (the subscription is entitled to all of it).
     pub(crate) disclosed: Option<Vec<String>>,
+    /// The data subject the upstream named (`Garrison-Subject`), for the audit record only:
+    /// hashed before it is written, never logged.
+    pub(crate) subject: Option<String>,
 }
 
 /// Serves one request from start to finish; never fails (errors become problem responses).
@@ -71,6 +74,7 @@ pub(crate) async fn serve(
         consumer: None,
         admission: None,
         disclosed: None,
+        subject: None,
     };
     let method = request.method().clone();
     // Read before the request is consumed; only when there is an audit trail to write to.
@@ -105,6 +109,11 @@ pub(crate) async fn serve(
             refusal,
             status: response.status().as_u16(),
             disclosed: exchange.disclosed.take(),
+            subject: exchange
+                .subject
+                .take()
+                .zip(state.shared.subject_key.as_ref())
+                .map(|(id, key)| key.hash(&id)),
         };
         // Fail closed: a response whose record is not durable is not released.
         if let Err(e) = audit::record(log, outcome).await {
@@ -309,6 +318,12 @@ async fn proxy(
     // --- respond -------------------------------------------------------------------------
     let (mut parts, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
+    // The upstream names the data subject for the audit trail; the consumer never sees it.
+    if let Some(subject) = parts.headers.remove(&SUBJECT)
+        && route.audited
+    {
+        exchange.subject = subject.to_str().ok().map(str::to_owned);
+    }
     parts
         .headers
         .insert(REQUEST_ID.clone(), exchange.request_id.clone());

@@ -106,6 +106,17 @@ impl Harness {
             refused,
             &admin_token,
         );
+        if harness_setup.audit {
+            let key = garrison_audit::SubjectKey::generate("test-1").expect("subject key");
+            let path = dir.join("subject-keys");
+            std::fs::write(&path, format!("test-1 {}\n", key.secret_hex())).expect("keys");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .expect("chmod");
+            }
+        }
         for (name, contents) in &harness_setup.files {
             std::fs::write(dir.join(name), contents).expect("write a harness file");
         }
@@ -319,7 +330,7 @@ subscriptions:
         access_log = setup.access_log,
         audit = setup.audit,
         audit_section = if setup.audit {
-            "audit:\n  dir: audit\n"
+            "audit:\n  dir: audit\n  subject_keys: subject-keys\n"
         } else {
             ""
         },
