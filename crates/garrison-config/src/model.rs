@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use garrison_compose::{CheckDefinition, CompiledCheck};
 use garrison_contract::Contract;
 use garrison_contract::validate::CompiledContract;
 use garrison_core::{CertFingerprint, KeyDigest};
@@ -260,6 +261,21 @@ pub struct Api {
     pub validate_requests: bool,
     /// What to do with upstream responses that do not conform to the contract.
     pub responses: ResponseValidation,
+    /// For a check: how its one operation is answered, by calls to other APIs' operations.
+    pub check: Option<Check>,
+}
+
+/// A check: an API whose one operation is answered by composing calls to operations of other
+/// APIs, and a decision rule over their results (see `garrison_compose`).
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The declaration, as written.
+    pub definition: CheckDefinition,
+    /// Its expressions, compiled once.
+    pub compiled: Arc<CompiledCheck>,
+    /// Each operation a step calls (`api.operationId`) and the route that serves it (an index
+    /// into [`Config::routes`]).
+    pub targets: Vec<(String, usize)>,
 }
 
 /// What the gateway does with an upstream response that breaks the contract.

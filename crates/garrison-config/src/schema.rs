@@ -145,6 +145,30 @@ pub(crate) struct RawApi {
     pub(crate) auth: Option<Text>,
     pub(crate) audit: Option<Spanned<bool>>,
     pub(crate) validation: Option<RawValidation>,
+    pub(crate) check: Option<RawCheck>,
+}
+
+/// A check: the API's one operation answered by composing calls to other APIs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCheck {
+    pub(crate) steps: Spanned<Vec<RawStep>>,
+    pub(crate) decision: Text,
+}
+
+/// A call, or `parallel:` calls.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStep {
+    pub(crate) name: Option<Text>,
+    pub(crate) operation: Option<Text>,
+    pub(crate) when: Option<Text>,
+    #[serde(default)]
+    pub(crate) path: std::collections::BTreeMap<String, Text>,
+    #[serde(default)]
+    pub(crate) query: std::collections::BTreeMap<String, Text>,
+    pub(crate) body: Option<Text>,
+    pub(crate) parallel: Option<Vec<RawStep>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,6 +13,7 @@
 mod admin;
 mod audit;
 mod body;
+mod check;
 mod conn_limit;
 mod contract;
 mod entitlement;

@@ -10,10 +10,11 @@ use std::time::Duration;
 use garrison_config::{Config, GatewaySettings, RouteAuth};
 use garrison_core::{CertFingerprint, KeyDigest};
 use garrison_limits::{Cell, LocalLimiter, Quota};
-use http::HeaderValue;
+use http::{HeaderValue, Method};
 use ipnet::IpNet;
 use rustls::ServerConfig;
 
+use crate::check::RouteCheck;
 use crate::contract::RouteContract;
 use crate::entitlement::FieldFilter;
 use crate::metrics::{Gauge, Metrics, RouteStats, StatusCounters};
@@ -77,6 +78,11 @@ pub(crate) struct RouteRuntime {
     pub(crate) audited: bool,
     /// The contract operation, for a route derived from an API.
     pub(crate) contract: Option<RouteContract>,
+    /// For a check's operation: how it is answered.
+    pub(crate) check: Option<RouteCheck>,
+    /// For a route derived from an API: its method and full path template, so that a check
+    /// can call it.
+    pub(crate) call: Option<(Method, Box<str>)>,
     pub(crate) stats: Arc<RouteStats>,
     /// Per-consumer counters, indexed like [`Snapshot::consumers`], filled on first use.
     consumer_stats: Vec<OnceLock<Arc<StatusCounters>>>,
@@ -250,6 +256,16 @@ impl Snapshot {
                 group_name: Arc::from(r.group.as_str()),
                 audited: r.audit,
                 contract,
+                check: r
+                    .operation
+                    .and_then(|op| config.apis[op.api].check.as_ref())
+                    .map(|c| RouteCheck::new(c.compiled.clone(), c.targets.clone())),
+                call: match (r.operation, r.methods.as_slice()) {
+                    (Some(_), [method]) => Method::from_bytes(method.as_bytes())
+                        .ok()
+                        .map(|m| (m, r.path.as_str().into())),
+                    _ => None,
+                },
                 stats: shared.metrics.route(&r.name),
                 consumer_stats: (0..config.consumers.len())
                     .map(|_| OnceLock::new())

@@ -27,22 +27,31 @@ pub(super) fn resolve_apis(
 ) -> Vec<Api> {
     let mut names = HashSet::new();
     let mut out = Vec::new();
+    // The raw index of each API that made it into `out` (one whose contract loaded).
+    let mut names_in_order = Vec::new();
     for (i, a) in raw.iter().enumerate() {
         let at = format!("apis[{i}]");
         c.name(&a.name, &format!("{at}.name"), &mut names);
         let mock = a.mock.as_ref().is_some_and(|m| **m);
         let upstream = match &a.upstream {
             Some(name) => upstream(c, name, &format!("{at}.upstream"), upstreams),
-            None if mock => None,
+            None if mock || a.check.is_some() => None,
             None => {
                 c.fail(
                     &a.name,
                     format!("{at}.upstream"),
-                    "an API needs an upstream, unless it is served from its contract (mock: true)",
+                    "an API needs an upstream, unless it is served from its contract (mock: true) or is a check",
                 );
                 None
             }
         };
+        if let (Some(name), Some(_)) = (&a.upstream, &a.check) {
+            c.fail(
+                name,
+                format!("{at}.upstream"),
+                "a check calls other APIs' operations: it has no upstream",
+            );
+        }
         let host = host(c, &a.host, &format!("{at}.host"));
         let auth = auth(c, &a.auth, &format!("{at}.auth"));
         let timeout = a.timeout.as_ref().map(|_| {
@@ -160,9 +169,166 @@ pub(super) fn resolve_apis(
             mock,
             validate_requests,
             responses,
+            check: None,
         });
+        names_in_order.push(i);
     }
+    resolve_checks(c, raw, &names_in_order, &mut out, routes);
     out
+}
+
+/// Second pass, once every API's routes exist: each check's steps name operations of other
+/// APIs (`api.operationId`), which must be routes derived from APIs that are not checks.
+fn resolve_checks(
+    c: &mut Check<'_>,
+    raw: &[RawApi],
+    raw_index: &[usize],
+    apis: &mut [Api],
+    routes: &[Route],
+) {
+    for (api_index, &i) in raw_index.iter().enumerate() {
+        let a = &raw[i];
+        let Some(check) = &a.check else { continue };
+        let at = format!("apis[{i}].check");
+        let operations = routes
+            .iter()
+            .filter(|r| r.operation.is_some_and(|o| o.api == api_index))
+            .count();
+        if operations != 1 {
+            c.fail(
+                &a.contract,
+                format!("apis[{i}].contract"),
+                format!("a check's contract declares exactly one operation, not {operations}"),
+            );
+        }
+        let mut steps = Vec::new();
+        let mut targets: Vec<(String, usize)> = Vec::new();
+        for (j, step) in check.steps.iter().enumerate() {
+            let field = format!("{at}.steps[{j}]");
+            match &step.parallel {
+                Some(group) => {
+                    if step.name.is_some()
+                        || step.operation.is_some()
+                        || step.when.is_some()
+                        || step.body.is_some()
+                        || !step.path.is_empty()
+                        || !step.query.is_empty()
+                    {
+                        c.fail(
+                            &check.steps,
+                            field.clone(),
+                            "a step is either a call or `parallel:` calls, not both",
+                        );
+                    }
+                    let mut calls = Vec::new();
+                    for (k, call) in group.iter().enumerate() {
+                        if let Some(call) = resolve_call(
+                            c,
+                            call,
+                            &format!("{field}.parallel[{k}]"),
+                            apis,
+                            routes,
+                            &mut targets,
+                            &check.steps,
+                        ) {
+                            calls.push(call);
+                        }
+                    }
+                    steps.push(garrison_compose::StepDefinition::Parallel(calls));
+                }
+                None => {
+                    if let Some(call) =
+                        resolve_call(c, step, &field, apis, routes, &mut targets, &check.steps)
+                    {
+                        steps.push(garrison_compose::StepDefinition::Call(call));
+                    }
+                }
+            }
+        }
+        let definition = garrison_compose::CheckDefinition {
+            name: a.name.to_string(),
+            steps,
+            decision: check.decision.to_string(),
+        };
+        match garrison_compose::compile(&definition) {
+            Ok(compiled) => {
+                apis[api_index].check = Some(crate::model::Check {
+                    definition,
+                    compiled: Arc::new(compiled),
+                    targets,
+                });
+            }
+            Err(e) => c.fail(&check.decision, at, e.to_string()),
+        }
+    }
+}
+
+/// One call of a check: its operation must be a route derived from an API that is not itself
+/// a check.
+fn resolve_call(
+    c: &mut Check<'_>,
+    raw: &RawStep,
+    field: &str,
+    apis: &[Api],
+    routes: &[Route],
+    targets: &mut Vec<(String, usize)>,
+    steps_at: &marked_yaml::Spanned<Vec<RawStep>>,
+) -> Option<garrison_compose::CallDefinition> {
+    if raw.parallel.is_some() {
+        c.fail(steps_at, field, "parallel groups do not nest");
+        return None;
+    }
+    let (Some(name), Some(operation)) = (&raw.name, &raw.operation) else {
+        c.fail(
+            steps_at,
+            field,
+            "a call needs a `name` and an `operation` (api.operationId)",
+        );
+        return None;
+    };
+    let route = routes.iter().position(|r| {
+        r.name == **operation
+            && r.operation
+                .is_some_and(|o| o.api < apis.len() && apis[o.api].check.is_none())
+    });
+    match route {
+        Some(index) if routes[index].upstream.is_some() || r_is_mock(apis, &routes[index]) => {
+            if !targets.iter().any(|(name, _)| name == operation.as_str()) {
+                targets.push((operation.to_string(), index));
+            }
+        }
+        _ => {
+            c.fail(
+                operation,
+                format!("{field}.operation"),
+                format!(
+                    "no API operation is named {:?} (expected api.operationId of an API that is not a check)",
+                    operation.as_str()
+                ),
+            );
+            return None;
+        }
+    }
+    Some(garrison_compose::CallDefinition {
+        name: name.to_string(),
+        operation: operation.to_string(),
+        when: raw.when.as_ref().map(|w| w.to_string()),
+        path: raw
+            .path
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
+        query: raw
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
+        body: raw.body.as_ref().map(|b| b.to_string()),
+    })
+}
+
+fn r_is_mock(apis: &[Api], route: &Route) -> bool {
+    route.operation.is_some_and(|o| apis[o.api].mock)
 }
 
 /// `api.operationId`, or `api.method-path` for an operation without one.

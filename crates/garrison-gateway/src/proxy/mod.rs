@@ -218,7 +218,11 @@ async fn proxy(
     // --- forward -------------------------------------------------------------------------
     let (mut parts, body) = request.into_parts();
     let body_timeout = snapshot.settings.limits.body_timeout;
-    let body: UpstreamBody = match route.contract.as_ref().filter(|c| c.buffers_requests()) {
+    let body: UpstreamBody = match route
+        .contract
+        .as_ref()
+        .filter(|c| c.buffers_requests() || route.check.is_some())
+    {
         Some(contract) => {
             let whole = GuardedBody::new(body, route.max_body, body_timeout)
                 .collect()
@@ -233,6 +237,27 @@ async fn proxy(
                 &whole,
                 &route.stats,
             )?;
+            if let Some(check) = &route.check {
+                let consumer = exchange.consumer.map(|c| &snapshot.consumers[c].header);
+                let (mut response, subject) = check
+                    .answer(
+                        snapshot,
+                        &parts.headers,
+                        consumer,
+                        &exchange.request_id,
+                        &whole,
+                    )
+                    .await?;
+                if route.audited {
+                    exchange.subject = subject;
+                }
+                let headers = response.headers_mut();
+                headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
+                if let Some(admission) = &exchange.admission {
+                    admission.write_headers(headers);
+                }
+                return Ok(response);
+            }
             if let Some(mock) = contract.mock() {
                 let mut response =
                     contract::mock_response(mock, &parts.headers, fastrand::u64(..))?;

@@ -1,0 +1,173 @@
+//! Checks end to end over mutual TLS: an operation answered by composing calls to other APIs'
+//! operations (sequential and parallel steps, values passed along, a CEL decision). The caller
+//! gets the decision only; the granular answers never leave the gateway.
+
+mod common;
+
+use bytes::Bytes;
+use common::{Harness, Setup, assert_problem};
+use garrison_testkit::client::{Protocol, json, request};
+use serde_json::json;
+
+const RECORDS: &str = r##"openapi: 3.1.0
+info: {title: Records, version: 1.0.0}
+paths:
+  /records/v1/lookup:
+    post:
+      operationId: lookup
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, required: [lastName], properties: {lastName: {type: string}}}
+      responses:
+        '200': {description: The echo.}
+  /records/v1/items/{id}:
+    get:
+      operationId: getItem
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+        - {name: limit, in: query, schema: {type: integer}}
+      responses:
+        '200': {description: The echo.}
+"##;
+
+const SANDBOX: &str = r##"openapi: 3.1.0
+info: {title: Sandbox, version: 1.0.0}
+paths:
+  /sandbox/v1/status:
+    get:
+      operationId: getStatus
+      responses:
+        '200':
+          description: Open.
+          content:
+            application/json:
+              schema: {type: object}
+              example: {status: open}
+"##;
+
+const ELIGIBILITY: &str = r##"openapi: 3.1.0
+info: {title: Eligibility, version: 1.0.0}
+paths:
+  /checks/v1/eligibility:
+    post:
+      operationId: checkEligibility
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [lastName]
+              additionalProperties: false
+              properties: {lastName: {type: string, minLength: 1}}
+      responses:
+        '200': {description: The decision.}
+"##;
+
+fn setup(records_upstream: &str) -> Setup {
+    Setup {
+        files: vec![
+            ("records.yaml", RECORDS.to_owned()),
+            ("sandbox.yaml", SANDBOX.to_owned()),
+            ("eligibility.yaml", ELIGIBILITY.to_owned()),
+        ],
+        apis: format!(
+            r#"  - name: records
+    contract: records.yaml
+    upstream: {records_upstream}
+  - name: sandbox
+    contract: sandbox.yaml
+    mock: true
+  - name: eligibility
+    contract: eligibility.yaml
+    check:
+      steps:
+        - name: lookup
+          operation: records.lookup
+          body: '{{"lastName": request.lastName}}'
+        - parallel:
+            - name: item
+              operation: records.getItem
+              path: {{id: 'string(steps.lookup.body.bodyBytes)'}}
+              query: {{limit: '3'}}
+            - name: status
+              operation: sandbox.getStatus
+        - name: never
+          operation: records.getItem
+          when: 'steps.status.body.status != "open"'
+          path: {{id: '"x"'}}
+      decision: |
+        {{
+          "outcome": steps.lookup.status == 200
+              && steps.item.body.path == "/records/v1/items/" + string(steps.lookup.body.bodyBytes)
+              && steps.item.body.query == "limit=3"
+              && steps.status.body.status == "open" ? "eligible" : "notEligible",
+          "consumerSeen": steps.lookup.body.headers["garrison-consumer"],
+          "purposeSeen": steps.lookup.body.headers["context"],
+          "skipped": steps.never.skipped
+        }}
+"#
+        ),
+        extra_subscriptions: "  - consumer: alice\n    group: eligibility\n    plan: standard\n"
+            .to_owned(),
+        ..Setup::default()
+    }
+}
+
+async fn ask(h: &Harness, body: &str) -> http::Response<Bytes> {
+    let key = h.consumer("alice").key.clone();
+    let mut req = request(
+        "POST",
+        "/checks/v1/eligibility",
+        Some(&key),
+        Bytes::from(body.to_owned()),
+    );
+    req.headers_mut()
+        .insert("content-type", "application/json".parse().expect("value"));
+    req.headers_mut()
+        .insert("context", "DVLA-LICENSING".parse().expect("value"));
+    h.client("alice", Protocol::Http2)
+        .send(h.addr, req)
+        .await
+        .expect("response")
+}
+
+#[tokio::test]
+async fn a_check_composes_calls_and_answers_with_the_decision_only() {
+    let h = Harness::start(setup("main")).await;
+    let response = ask(&h, r#"{"lastName": "Smith"}"#).await;
+    assert_eq!(response.status(), 200, "{:?}", response.body());
+    assert_eq!(
+        json(&response),
+        json!({
+            "outcome": "eligible",
+            "consumerSeen": "alice",
+            "purposeSeen": "DVLA-LICENSING",
+            "skipped": true
+        })
+    );
+    assert_eq!(
+        h.upstream.paths(),
+        ["/records/v1/lookup", "/records/v1/items/20"],
+        "two calls reached the records service (the sandbox is mocked; the last step was skipped); 20 bytes of lookup body"
+    );
+    assert!(response.headers().contains_key("x-request-id"));
+
+    // A request that breaks the check's contract makes no call at all.
+    let before = h.upstream.requests();
+    assert_problem(
+        &ask(&h, r#"{"lastName": ""}"#).await,
+        400,
+        "REQUEST_INVALID",
+    );
+    assert_eq!(h.upstream.requests(), before);
+}
+
+#[tokio::test]
+async fn a_check_whose_service_is_down_fails_as_unavailable() {
+    let h = Harness::start(setup("down")).await;
+    let response = ask(&h, r#"{"lastName": "Smith"}"#).await;
+    assert_problem(&response, 503, "SERVICE_UNAVAILABLE");
+}
