@@ -141,6 +141,12 @@ fn bench_compile(c: &mut Criterion) {
     let mut group = c.benchmark_group("compile");
     group.sample_size(10);
     group.throughput(criterion::Throughput::Bytes(text.len() as u64));
+    group.bench_function("load_str", |b| {
+        b.iter(|| load_str(path, black_box(&text)).expect("loads"))
+    });
+    group.bench_function("compile", |b| {
+        b.iter(|| compile(black_box(&contract)).expect("compiles"))
+    });
     group.bench_function(
         format!(
             "load_str + compile ({:.1} MB, {operations} operations)",

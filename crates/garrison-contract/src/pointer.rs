@@ -4,7 +4,25 @@ use serde_json::Value;
 
 /// Escapes one reference token: `~` as `~0`, `/` as `~1`.
 pub fn escape_segment(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
+    let mut out = String::with_capacity(segment.len());
+    push_escaped(&mut out, segment);
+    out
+}
+
+/// Appends `segment` to `out`, escaped as [`escape_segment`] does, without allocating when
+/// nothing needs escaping (the common case).
+pub(crate) fn push_escaped(out: &mut String, segment: &str) {
+    let mut rest = segment;
+    while let Some(at) = rest.find(['~', '/']) {
+        out.push_str(&rest[..at]);
+        out.push_str(if rest.as_bytes()[at] == b'~' {
+            "~0"
+        } else {
+            "~1"
+        });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
 }
 
 /// Unescapes one reference token; `None` for a `~` not followed by `0` or `1`.

@@ -13,6 +13,7 @@
 //! `http(s)://` and any other URI scheme is an error.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -20,7 +21,9 @@ use serde_json::{Map, Value};
 
 use crate::OpenApiVersion;
 use crate::error::LoadError;
-use crate::pointer::{escape_segment, lookup, percent_decode, to_fragment, unescape_segment};
+use crate::pointer::{
+    escape_segment, lookup, percent_decode, push_escaped, to_fragment, unescape_segment,
+};
 use crate::references::{Context, child_context, collect, keyword_context, on_cycles};
 use crate::yaml::parse_document;
 
@@ -173,13 +176,12 @@ impl Resolver {
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    out.push(self.descend(
-                        file,
-                        item,
-                        pointer,
-                        &i.to_string(),
-                        Context::Keywords,
-                    )?);
+                    // An index needs no escaping: written straight into the pointer.
+                    let len = pointer.len();
+                    write!(pointer, "/{i}").ok();
+                    let resolved = self.walk(file, item, pointer, Context::Keywords);
+                    pointer.truncate(len);
+                    out.push(resolved?);
                 }
                 Ok(Value::Array(out))
             }
@@ -197,7 +199,7 @@ impl Resolver {
     ) -> Result<Value, LoadError> {
         let len = pointer.len();
         pointer.push('/');
-        pointer.push_str(&escape_segment(segment));
+        push_escaped(pointer, segment);
         let out = self.walk(file, value, pointer, context);
         pointer.truncate(len);
         out

@@ -16,7 +16,6 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::Contract;
-use crate::pointer::escape_segment;
 
 pub use report::{FileReport, LintReport, lint_files};
 
@@ -252,7 +251,7 @@ pub(crate) fn pointer<S: AsRef<str>>(segments: &[S]) -> String {
     let mut out = String::from("#");
     for s in segments {
         out.push('/');
-        out.push_str(&escape_segment(s.as_ref()));
+        crate::pointer::push_escaped(&mut out, s.as_ref());
     }
     out
 }
@@ -262,7 +261,7 @@ pub(crate) fn child<S: AsRef<str>>(pointer: &str, segments: &[S]) -> String {
     let mut out = pointer.to_owned();
     for s in segments {
         out.push('/');
-        out.push_str(&escape_segment(s.as_ref()));
+        crate::pointer::push_escaped(&mut out, s.as_ref());
     }
     out
 }

@@ -3,10 +3,10 @@
 
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
-use jsonschema::Validator;
 use serde_json::Value;
 
-use super::schema::{SchemaCompiler, collect_violations};
+use super::instance::Instance;
+use super::schema::{BodyValidator, SchemaCompiler, collect_violations};
 use super::{CompileError, Violation};
 use crate::lint::child;
 
@@ -27,7 +27,7 @@ struct Media {
     subtype: String,
     /// Bodies of this media type are JSON (`json` or a `+json` suffix, RFC 6839).
     json: bool,
-    validator: Option<Validator>,
+    validator: Option<BodyValidator>,
 }
 
 impl std::fmt::Debug for Media {
@@ -68,7 +68,7 @@ impl Content {
                     return Err(compiler.error(&at, "not a media type such as application/json"));
                 };
                 let validator = match object.get("schema") {
-                    Some(schema) => Some(compiler.compile(schema, &child(&at, &["schema"]))?.0),
+                    Some(schema) => Some(compiler.compile_body(schema, &child(&at, &["schema"]))?),
                     None => None,
                 };
                 media.push(Media {
@@ -137,21 +137,22 @@ impl Content {
         if !json {
             return;
         }
-        let instance: Value = match serde_json::from_slice(body) {
-            Ok(v) => v,
-            Err(_) => {
-                out.push(Violation::new(
-                    BODY_LOCATION,
-                    "json",
-                    "the body is not well-formed JSON",
-                ));
-                return;
-            }
+        let Some(instance) = Instance::parse(body) else {
+            out.push(Violation::new(
+                BODY_LOCATION,
+                "json",
+                "the body is not well-formed JSON",
+            ));
+            return;
         };
         if let Some(validator) = &media.validator
-            && !validator.is_valid(&instance)
+            && !validator.quick.is_valid(&instance)
         {
-            collect_violations(validator, &instance, BODY_LOCATION, out);
+            // The rare invalid body is read again, for `full` to describe what is wrong; it
+            // is well-formed, as `Instance` and `Value` read the same JSON.
+            if let Ok(value) = serde_json::from_slice::<Value>(body) {
+                collect_violations(&validator.full, &value, BODY_LOCATION, out);
+            }
         }
     }
 }

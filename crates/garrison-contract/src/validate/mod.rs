@@ -11,6 +11,7 @@
 //! Messages never repeat the offending value: it may be personal data.
 
 mod content;
+mod instance;
 mod parameter;
 mod schema;
 mod serialisation;

@@ -6,13 +6,23 @@
 //! one is compiled with a *skeleton* of the document beside it — its `components`, `$defs` or
 //! `paths` keys holding only the (normalised) targets the schema can reach — which makes every
 //! such `$ref` resolve inside the schema's own resource, with no network or file access.
+//!
+//! The loader inlines every non-recursive `$ref`, so a component used by many operations
+//! reaches the compiler as many equal copies: compiled schemas are kept by content, and an
+//! equal schema shares the validator already built (a `Validator` is reference-counted
+//! inside, and validation never depends on where the schema was written).
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
-use jsonschema::{Draft, ValidationOptions, Validator};
+use jsonschema::{Draft, Retrieve, ValidationOptions, Validator};
 use serde_json::{Map, Value};
 
+use super::instance::Borrowed;
 use super::{CompileError, Violation};
 use crate::pointer::{escape_segment, lookup, percent_decode};
 use crate::{Contract, normalise_schema};
@@ -21,20 +31,53 @@ use crate::{Contract, normalise_schema};
 pub(super) struct SchemaCompiler<'a> {
     contract: &'a Contract,
     options: ValidationOptions<'static>,
+    /// The same options for [`Instance`](super::instance::Instance) bodies.
+    body_options: ValidationOptions<'static, Arc<dyn Retrieve>, Borrowed>,
+    /// Schemas compiled so far, by [`content_hash`]; equal hashes are told apart by equality.
+    compiled: RefCell<HashMap<u64, Vec<Compiled>>>,
+}
+
+/// One schema as written, what it compiled to and its normalised form.
+struct Compiled {
+    schema: Value,
+    /// The normalised schema with the skeleton of its `$ref` targets: what is compiled.
+    resource: Value,
+    validator: Validator,
+    /// Built on first use for a body.
+    body: Option<Validator<Borrowed>>,
+    normalised: Rc<Value>,
+}
+
+/// A body schema compiled twice: `quick` checks an [`Instance`](super::instance::Instance)
+/// and `full`, with the same outcome, describes what is wrong with a `Value`.
+#[derive(Clone)]
+pub(super) struct BodyValidator {
+    pub(super) quick: Validator<Borrowed>,
+    pub(super) full: Validator,
 }
 
 impl<'a> SchemaCompiler<'a> {
     pub(super) fn new(contract: &'a Contract) -> Self {
+        // Formats are assertions here: a contract saying `format: date` means it.
+        // OpenAPI's own formats (int32, byte, password, …) are not JSON Schema's.
+        // `offline` is belt and braces beside the disabled `resolve-http`/`resolve-file`
+        // features: a contract must never make the gateway fetch anything.
         let options = jsonschema::options()
             .with_draft(Draft::Draft202012)
-            // Formats are assertions here: a contract saying `format: date` means it.
             .should_validate_formats(true)
-            // OpenAPI's own formats (int32, byte, password, …) are not JSON Schema's.
             .should_ignore_unknown_formats(true)
-            // Belt and braces beside the disabled `resolve-http`/`resolve-file` features: a
-            // contract must never make the gateway fetch anything.
             .offline();
-        Self { contract, options }
+        let body_options = jsonschema::options_for::<Borrowed>()
+            .with_draft(Draft::Draft202012)
+            .should_validate_formats(true)
+            .should_ignore_unknown_formats(true)
+            .offline();
+        Self {
+            contract,
+            options,
+            body_options,
+            compiled: RefCell::new(HashMap::new()),
+        }
     }
 
     pub(super) fn error(&self, pointer: &str, message: impl Into<String>) -> CompileError {
@@ -45,36 +88,92 @@ impl<'a> SchemaCompiler<'a> {
         }
     }
 
-    /// Normalises `schema` (found at `pointer`) and compiles it; returns the validator and the
-    /// normalised schema.
+    /// Normalises `schema` (found at `pointer`) and compiles it, or reuses the validator of an
+    /// equal schema compiled before; returns the validator and the normalised schema.
     pub(super) fn compile(
         &self,
         schema: &Value,
         pointer: &str,
-    ) -> Result<(Validator, Value), CompileError> {
+    ) -> Result<(Validator, Rc<Value>), CompileError> {
+        self.with_compiled(schema, pointer, |c| {
+            Ok((c.validator.clone(), c.normalised.clone()))
+        })
+    }
+
+    /// [`compile`](Self::compile) for a body schema.
+    pub(super) fn compile_body(
+        &self,
+        schema: &Value,
+        pointer: &str,
+    ) -> Result<BodyValidator, CompileError> {
+        self.with_compiled(schema, pointer, |c| {
+            let quick = match &c.body {
+                Some(quick) => quick.clone(),
+                None => {
+                    let quick = self.body_options.build(&c.resource).map_err(|e| {
+                        self.error(pointer, format!("the schema does not compile: {e}"))
+                    })?;
+                    c.body = Some(quick.clone());
+                    quick
+                }
+            };
+            Ok(BodyValidator {
+                quick,
+                full: c.validator.clone(),
+            })
+        })
+    }
+
+    /// Calls `f` with the compiled form of `schema`, compiling it unless an equal schema was.
+    fn with_compiled<T>(
+        &self,
+        schema: &Value,
+        pointer: &str,
+        f: impl FnOnce(&mut Compiled) -> Result<T, CompileError>,
+    ) -> Result<T, CompileError> {
+        let hash = content_hash(schema);
+        let mut compiled = self.compiled.borrow_mut();
+        let list = compiled.entry(hash).or_default();
+        if let Some(hit) = list.iter_mut().find(|c| c.schema == *schema) {
+            return f(hit);
+        }
+        let (resource, normalised) = self.resource(schema, pointer)?;
+        let validator = self
+            .options
+            .build(&resource)
+            .map_err(|e| self.error(pointer, format!("the schema does not compile: {e}")))?;
+        list.push(Compiled {
+            schema: schema.clone(),
+            resource,
+            validator,
+            body: None,
+            normalised: Rc::new(normalised),
+        });
+        let last = list.len() - 1;
+        f(&mut list[last])
+    }
+
+    /// What `schema` compiles as: normalised, with the skeleton of the document holding its
+    /// `$ref` targets beside it; and the normalised schema alone.
+    fn resource(&self, schema: &Value, pointer: &str) -> Result<(Value, Value), CompileError> {
         let normalised = normalise_schema(schema, self.contract.version);
-        let built = match self.reachable_targets(&normalised, pointer)? {
-            None => self.options.build(&normalised),
-            Some(skeleton) => {
-                let mut wrapped = normalised.clone();
-                if let Value::Object(root) = &mut wrapped {
-                    for (key, value) in skeleton {
-                        match (root.get_mut(&key), value) {
-                            (Some(Value::Object(existing)), Value::Object(extra)) => {
-                                existing.extend(extra);
-                            }
-                            (_, value) => {
-                                root.insert(key, value);
-                            }
-                        }
+        let Some(skeleton) = self.reachable_targets(&normalised, pointer)? else {
+            return Ok((normalised.clone(), normalised));
+        };
+        let mut wrapped = normalised.clone();
+        if let Value::Object(root) = &mut wrapped {
+            for (key, value) in skeleton {
+                match (root.get_mut(&key), value) {
+                    (Some(Value::Object(existing)), Value::Object(extra)) => {
+                        existing.extend(extra);
+                    }
+                    (_, value) => {
+                        root.insert(key, value);
                     }
                 }
-                self.options.build(&wrapped)
             }
-        };
-        let validator =
-            built.map_err(|e| self.error(pointer, format!("the schema does not compile: {e}")))?;
-        Ok((validator, normalised))
+        }
+        Ok((wrapped, normalised))
     }
 
     /// The document skeleton holding every `$ref` target `schema` can reach, normalised; `None`
@@ -121,6 +220,72 @@ impl<'a> SchemaCompiler<'a> {
             Value::Object(map) => Ok(Some(map)),
             _ => Ok(None),
         }
+    }
+}
+
+/// A hash of `value`'s content: equal values hash alike, and a hit is confirmed by equality.
+fn content_hash(value: &Value) -> u64 {
+    fn feed(value: &Value, state: &mut FxHasher) {
+        match value {
+            Value::Null => 0u8.hash(state),
+            Value::Bool(b) => (1u8, b).hash(state),
+            Value::Number(n) => (2u8, n).hash(state),
+            Value::String(s) => (3u8, s).hash(state),
+            Value::Array(items) => {
+                (4u8, items.len()).hash(state);
+                items.iter().for_each(|item| feed(item, state));
+            }
+            Value::Object(map) => {
+                (5u8, map.len()).hash(state);
+                for (key, item) in map {
+                    key.hash(state);
+                    feed(item, state);
+                }
+            }
+        }
+    }
+    let mut state = FxHasher(0);
+    feed(value, &mut state);
+    state.finish()
+}
+
+/// rustc's FxHash: a word at a time, several times cheaper than SipHash on the many short
+/// strings of a schema. Not collision-resistant, which is harmless here: the contract is
+/// the operator's, and a collision costs only an equality test.
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

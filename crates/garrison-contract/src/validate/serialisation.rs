@@ -57,9 +57,11 @@ impl Reader {
 
     pub(super) fn decode<'r>(self, raw: &'r str) -> Result<Cow<'r, str>, Malformed> {
         let raw = if self.trim { raw.trim() } else { raw };
-        let escaped = self.percent && raw.contains('%');
-        let spaced = self.plus && raw.contains('+');
-        if !escaped && !spaced {
+        // One pass over the (usually plain) text to see whether anything needs decoding.
+        let plain = !raw
+            .bytes()
+            .any(|b| (self.percent && b == b'%') || (self.plus && b == b'+'));
+        if plain {
             return Ok(Cow::Borrowed(raw));
         }
         let bytes = raw.as_bytes();
