@@ -25,7 +25,7 @@ pub(crate) async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(_) => continue,
@@ -36,7 +36,7 @@ pub(crate) async fn serve(
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let state = state.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(state, request).await) }
+                async move { Ok::<_, std::convert::Infallible>(handle(state, peer, request).await) }
             });
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder
@@ -51,7 +51,11 @@ pub(crate) async fn serve(
     }
 }
 
-async fn handle(state: Arc<GatewayState>, request: Request<Incoming>) -> AdminResponse {
+async fn handle(
+    state: Arc<GatewayState>,
+    peer: std::net::SocketAddr,
+    request: Request<Incoming>,
+) -> AdminResponse {
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.into()),
         (&Method::GET, "/readyz") => {
@@ -77,11 +81,15 @@ async fn handle(state: Arc<GatewayState>, request: Request<Incoming>) -> AdminRe
             response
         }
         (&Method::POST, "/admin/reload") => {
-            if let Err(refused) = authorise(&state, &request) {
+            if let Err((code, refused)) = authorise(&state, &request) {
+                record_change(&state, peer, "reloadConfiguration", Some(code), None).await;
                 return *refused;
             }
             // Compiled on a blocking thread: a single-threaded gateway keeps serving meanwhile.
             let result = state.clone().reload_off_thread().await;
+            let refusal = result.as_ref().err().map(|_| "CONFIG_INVALID");
+            let generation = result.as_ref().ok().copied();
+            record_change(&state, peer, "reloadConfiguration", refusal, generation).await;
             match result {
                 Ok(generation) => json(
                     StatusCode::OK,
@@ -122,8 +130,43 @@ async fn handle(state: Arc<GatewayState>, request: Request<Incoming>) -> AdminRe
     }
 }
 
-/// Checks the bearer token of a state-changing admin request.
-fn authorise(state: &GatewayState, request: &Request<Incoming>) -> Result<(), Box<AdminResponse>> {
+/// Records an administrative change — or a refused attempt at one — in the audit trail, when
+/// the gateway keeps one: who (the admin token's holder, from which address), what, and the
+/// outcome. A record that cannot be stored is logged; the change itself has happened.
+async fn record_change(
+    state: &GatewayState,
+    peer: std::net::SocketAddr,
+    operation: &str,
+    refusal: Option<&str>,
+    generation: Option<u64>,
+) {
+    let Some(log) = &state.shared.audit else {
+        return;
+    };
+    let decision = match refusal {
+        None => garrison_audit::Decision::Allowed,
+        Some(code) => garrison_audit::Decision::Refused {
+            reason: code.to_owned(),
+        },
+    };
+    let id = format!(
+        "admin-{}",
+        generation.map_or_else(|| "refused".to_owned(), |g| format!("generation-{g}"))
+    );
+    let mut record = garrison_audit::AuditRecord::new(id, "garrison-admin", operation, decision);
+    record.consumer = Some("admin".to_owned());
+    record.source_addr = Some(peer.ip());
+    if let Err(e) = log.append(record).await {
+        tracing::error!(error = %e, "the audit record of an administrative change was not stored");
+    }
+}
+
+/// Checks the bearer token of a state-changing admin request; a refusal says why (the problem
+/// code) for the audit trail.
+fn authorise(
+    state: &GatewayState,
+    request: &Request<Incoming>,
+) -> Result<(), (&'static str, Box<AdminResponse>)> {
     let Some(expected) = state.snapshot.load().admin_token else {
         return Ok(());
     };
@@ -137,15 +180,21 @@ fn authorise(state: &GatewayState, request: &Request<Incoming>) -> Result<(), Bo
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
     match presented {
-        None => Err(Box::new(problem(
-            ProblemCode::MissingCredentials,
-            "A bearer token is required.",
-        ))),
+        None => Err((
+            ProblemCode::MissingCredentials.as_str(),
+            Box::new(problem(
+                ProblemCode::MissingCredentials,
+                "A bearer token is required.",
+            )),
+        )),
         Some(token) if KeyDigest::of(token.as_bytes()).ct_eq(&expected) => Ok(()),
-        Some(_) => Err(Box::new(problem(
-            ProblemCode::InvalidCredentials,
-            "The bearer token is not valid.",
-        ))),
+        Some(_) => Err((
+            ProblemCode::InvalidCredentials.as_str(),
+            Box::new(problem(
+                ProblemCode::InvalidCredentials,
+                "The bearer token is not valid.",
+            )),
+        )),
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Harness, Setup};
+use common::{Harness, Setup, admin};
 use garrison_audit::{Decision, PurposeHeader, SearchFilter};
 use garrison_testkit::client::{Protocol, get};
 
@@ -49,6 +49,19 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
         .expect("response");
     assert_eq!(public.status(), 200);
 
+    // Administrative changes are recorded too, refused attempts included.
+    let admin_addr = h.gateway.admin_addr();
+    assert_eq!(
+        admin(admin_addr, "POST", "/admin/reload", None).await.0,
+        401
+    );
+    assert_eq!(
+        admin(admin_addr, "POST", "/admin/reload", Some(&h.admin_token))
+            .await
+            .0,
+        200
+    );
+
     let dir = h.dir.join("audit");
     let Harness { gateway, .. } = h;
     gateway.shutdown(std::time::Duration::from_secs(5)).await;
@@ -59,8 +72,23 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
     assert!(report.problem.is_none(), "{:?}", report.problem);
 
     let found = garrison_audit::search(&dir, &SearchFilter::default()).expect("search");
-    let records: Vec<_> = found.into_iter().map(|f| f.record).collect();
+    let (records, changes): (Vec<_>, Vec<_>) = found
+        .into_iter()
+        .map(|f| f.record)
+        .partition(|r| r.api != "garrison-admin");
     assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert!(changes.iter().all(|c| c.operation == "reloadConfiguration"
+        && c.consumer.as_deref() == Some("admin")
+        && c.source_addr.is_some_and(|a| a.is_loopback())));
+    assert_eq!(
+        changes[0].decision,
+        Decision::Refused {
+            reason: "MISSING_CREDENTIALS".into()
+        }
+    );
+    assert_eq!(changes[1].decision, Decision::Allowed);
+    assert_eq!(changes[1].request_id, "admin-generation-2");
     let alice = records
         .iter()
         .find(|r| r.consumer.as_deref() == Some("alice"))
