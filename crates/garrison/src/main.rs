@@ -11,6 +11,7 @@ mod audit;
 mod contract_test;
 mod gateway;
 mod mock;
+mod population;
 mod tools;
 
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use clap::{Parser, Subcommand};
 
 use crate::audit::{AuditCommand, audit};
 use crate::gateway::{serve, up};
+use crate::population::{PopulationCommand, population};
 use crate::tools::{
     ConfigCommand, ContractCommand, KeyCommand, check, contract_diff, contract_lint, key,
 };
@@ -85,6 +87,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Work with the synthetic citizen population behind the citizen APIs.
+    Population {
+        #[command(subcommand)]
+        command: PopulationCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -145,6 +152,7 @@ fn main() -> ExitCode {
         }),
         Command::Key { command } => key(command),
         Command::Audit { command } => audit(command),
+        Command::Population { command } => population(command),
         Command::Serve { config } => run(cli.workers, || serve(config)),
         Command::Up {
             data_dir,
