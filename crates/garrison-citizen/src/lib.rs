@@ -9,8 +9,10 @@
 //! services need: by last name and date of birth, by NI number, by id; claims by type and
 //! date range; earnings by month; children.
 //!
-//! This crate knows nothing about HTTP, consumers or purposes: it is the register the
-//! services read, not the services.
+//! The population itself knows nothing about HTTP, consumers or purposes: it is the register
+//! the services read. The [`service`] module is the services: the granular citizen APIs
+//! (match, details, address, claims, income) as one HTTP service over a [`Store`], meant to
+//! sit behind the gateway.
 //!
 //! # Proportions
 //!
@@ -52,6 +54,7 @@ mod model;
 mod names;
 mod nino;
 mod postcode;
+pub mod service;
 mod store;
 
 pub use benefits::{EARNINGS_MONTHS, UC_AWARD_PERIODS};
@@ -65,6 +68,7 @@ pub use model::{
 };
 pub use nino::{NINO_SPACE, Nino, NinoRule, PREFIX_COUNT};
 pub use postcode::Postcode;
+pub use service::{CitizenService, ServiceOptions, serve};
 pub use store::{Meta, SCHEMA_VERSION, Store};
 
 #[cfg(test)]

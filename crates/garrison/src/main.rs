@@ -8,6 +8,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod audit;
+mod citizen;
 mod contract_test;
 mod gateway;
 mod mock;
@@ -21,6 +22,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::audit::{AuditCommand, audit};
+use crate::citizen::{CitizenCommand, citizen};
 use crate::gateway::{serve, up};
 use crate::population::{PopulationCommand, population};
 use crate::tools::{
@@ -92,6 +94,11 @@ enum Command {
         #[command(subcommand)]
         command: PopulationCommand,
     },
+    /// Run the granular citizen APIs over a population store.
+    Citizen {
+        #[command(subcommand)]
+        command: CitizenCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -153,6 +160,7 @@ fn main() -> ExitCode {
         Command::Key { command } => key(command),
         Command::Audit { command } => audit(command),
         Command::Population { command } => population(command),
+        Command::Citizen { command } => run(cli.workers, || citizen(command)),
         Command::Serve { config } => run(cli.workers, || serve(config)),
         Command::Up {
             data_dir,
