@@ -9,9 +9,6 @@ use garrison_pki::{CertificateAuthority, IssuedCert};
 
 const CA_NAME: &str = "Garrison development CA";
 
-/// The citizen match contract, served as a mocked sandbox API.
-const CITIZEN_MATCH: &str = include_str!("../../../contracts/citizen-match.yaml");
-
 /// The purpose headers the citizen match contract requires (curl `-H @file` format).
 const PURPOSE_HEADERS: &str = "context: DVLA-LICENSING
 policy-id: driving-licence-application
@@ -30,10 +27,114 @@ const MATCH: &str = r#"{"data": {"type": "Match", "attributes": {"lastName": "Sm
 const MATCH_INVALID: &str = r#"{"data": {"type": "Match", "attributes": {"dateOfBirth": "23/04/1980", "nino": "QQ123456C"}}}
 "#;
 
-/// The demo consumers: name, the plan it is subscribed under.
-const CONSUMERS: [(&str, &str); 2] = [
-    ("dvla-licensing", "standard"),
-    ("nhs-prescriptions", "gold"),
+/// A demo consumer, modelled on the real consumers of citizen data: its plan, the purpose it
+/// states (`context`), and what it is subscribed to — each subscription a group and any
+/// entitlement lines (operations, fields) beyond the purpose.
+struct Organisation {
+    name: &'static str,
+    plan: &'static str,
+    purpose: &'static str,
+    subscriptions: &'static [(&'static str, &'static str)],
+}
+
+/// Personal details a contact centre may read: not the National Insurance number.
+const CONTACT_CENTRE_FIELDS: &str = "    fields: [data.id, data.type, data.attributes.firstName, data.attributes.lastName, data.attributes.dateOfBirth]\n";
+
+const CONSUMERS: [Organisation; 5] = [
+    Organisation {
+        name: "dvla-licensing",
+        plan: "standard",
+        purpose: "DVLA-LICENSING",
+        subscriptions: &[
+            ("demo", ""),
+            ("citizen-match-sandbox", ""),
+            ("identity", ""),
+        ],
+    },
+    Organisation {
+        name: "nhs-prescriptions",
+        plan: "gold",
+        purpose: "NHSBSA-EXEMPTION",
+        subscriptions: &[
+            ("demo", ""),
+            ("citizen-match-sandbox", ""),
+            ("prescription-exemption", ""),
+        ],
+    },
+    Organisation {
+        name: "dfe-free-school-meals",
+        plan: "gold",
+        purpose: "DFE-FSM",
+        subscriptions: &[("free-school-meals", "")],
+    },
+    Organisation {
+        name: "contact-centre",
+        plan: "standard",
+        purpose: "CONTACT-CENTRE-VERIFY",
+        subscriptions: &[
+            ("citizen-match", ""),
+            ("citizen-details", CONTACT_CENTRE_FIELDS),
+            ("citizen-address", ""),
+        ],
+    },
+    Organisation {
+        name: "medical-assessor",
+        plan: "standard",
+        purpose: "PIP-ASSESSMENT",
+        subscriptions: &[
+            ("citizen-match", ""),
+            ("citizen-details", ""),
+            ("citizen-address", ""),
+            ("citizen-claims", ""),
+        ],
+    },
+];
+
+/// The citizen APIs and checks, under `apis:` (see the file's comments).
+const CITIZEN_APIS: &str = include_str!("citizens.yaml");
+
+/// Every contract the demo serves, by its path under `contracts/`.
+const CONTRACTS: [(&str, &str); 10] = [
+    (
+        "citizen-match.yaml",
+        include_str!("../../../contracts/citizen-match.yaml"),
+    ),
+    (
+        "citizen-details.yaml",
+        include_str!("../../../contracts/citizen-details.yaml"),
+    ),
+    (
+        "citizen-address.yaml",
+        include_str!("../../../contracts/citizen-address.yaml"),
+    ),
+    (
+        "citizen-claims.yaml",
+        include_str!("../../../contracts/citizen-claims.yaml"),
+    ),
+    (
+        "citizen-income.yaml",
+        include_str!("../../../contracts/citizen-income.yaml"),
+    ),
+    (
+        "check-free-school-meals.yaml",
+        include_str!("../../../contracts/check-free-school-meals.yaml"),
+    ),
+    (
+        "check-prescription-exemption.yaml",
+        include_str!("../../../contracts/check-prescription-exemption.yaml"),
+    ),
+    (
+        "check-identity.yaml",
+        include_str!("../../../contracts/check-identity.yaml"),
+    ),
+    (
+        "shared/citizen.yaml",
+        include_str!("../../../contracts/shared/citizen.yaml"),
+    ),
+    (
+        "garrison-admin.yaml",
+        include_str!("../../../contracts/garrison-admin.yaml"),
+    ),
 ];
 
 /// Why the data directory could not be prepared.
@@ -68,6 +169,8 @@ pub struct DemoConsumer {
     pub cert_file: PathBuf,
     /// Its client key.
     pub cert_key_file: PathBuf,
+    /// The purpose it states in the `context` header.
+    pub purpose: String,
 }
 
 /// The prepared data directory.
@@ -84,8 +187,12 @@ pub struct DemoState {
     /// Whether this run created the directory (keys were just issued).
     pub created: bool,
     /// Example requests for the citizen match sandbox: `purpose.headers`, `match.json`,
-    /// `match-invalid.json`.
+    /// `match-invalid.json`; and `<consumer>.headers`, each consumer's purpose headers.
     pub requests_dir: PathBuf,
+    /// The synthetic population the citizen APIs answer from.
+    pub population_file: PathBuf,
+    /// The key the audit trail hashes data subjects under (`garrison audit search --subject`).
+    pub subject_keys_file: PathBuf,
 }
 
 /// Creates the data directory under `dir` unless it already exists, and describes it.
@@ -97,6 +204,7 @@ pub fn prepare(
     gateway: &str,
     admin: &str,
     upstream: &str,
+    citizens: &str,
 ) -> Result<DemoState, DemoError> {
     let config_file = dir.join("garrison.yaml");
     let demo = dir.join("demo");
@@ -106,15 +214,18 @@ pub fn prepare(
         admin_token_file: demo.join("admin-token"),
         consumers: CONSUMERS
             .iter()
-            .map(|(name, _)| DemoConsumer {
-                name: (*name).to_owned(),
-                key_file: demo.join(name).join("api-key"),
-                cert_file: demo.join(name).join("client.pem"),
-                cert_key_file: demo.join(name).join("client.key"),
+            .map(|org| DemoConsumer {
+                name: org.name.to_owned(),
+                purpose: org.purpose.to_owned(),
+                key_file: demo.join(org.name).join("api-key"),
+                cert_file: demo.join(org.name).join("client.pem"),
+                cert_key_file: demo.join(org.name).join("client.key"),
             })
             .collect(),
         created: !config_file.exists(),
         requests_dir: demo.join("requests"),
+        population_file: dir.join("population.db"),
+        subject_keys_file: demo.join("subject-keys"),
     };
     if !state.created {
         return Ok(state);
@@ -130,7 +241,8 @@ pub fn prepare(
 
     let mut consumers_yaml = String::new();
     let mut subscriptions_yaml = String::new();
-    for ((name, plan), files) in CONSUMERS.iter().zip(&state.consumers) {
+    for (org, files) in CONSUMERS.iter().zip(&state.consumers) {
+        let (name, plan) = (org.name, org.plan);
         let key =
             ApiKey::generate(Environment::Test).map_err(|e| DemoError::Random(e.to_string()))?;
         let cert: IssuedCert = ca.issue_client(name)?;
@@ -142,15 +254,19 @@ pub fn prepare(
             key.digest(),
             cert.fingerprint_hex()
         ));
-        subscriptions_yaml.push_str(&format!(
-            "  - consumer: {name}\n    group: demo\n    plan: {plan}\n  - consumer: {name}\n    group: citizen-match-sandbox\n    plan: {plan}\n"
-        ));
+        for (group, entitlement) in org.subscriptions {
+            subscriptions_yaml.push_str(&format!(
+                "  - consumer: {name}\n    group: {group}\n    plan: {plan}\n{entitlement}"
+            ));
+            // The demo echo and the sandbox are not personal data: no purpose needed there.
+            if !matches!(*group, "demo" | "citizen-match-sandbox") {
+                subscriptions_yaml.push_str(&format!("    purposes: [{}]\n", org.purpose));
+            }
+        }
     }
-    write(
-        &dir.join("contracts").join("citizen-match.yaml"),
-        CITIZEN_MATCH,
-        false,
-    )?;
+    for (name, text) in CONTRACTS {
+        write(&dir.join("contracts").join(name), text, false)?;
+    }
     write(
         &state.requests_dir.join("purpose.headers"),
         PURPOSE_HEADERS,
@@ -161,6 +277,26 @@ pub fn prepare(
         &state.requests_dir.join("match-invalid.json"),
         MATCH_INVALID,
         false,
+    )?;
+    for org in &CONSUMERS {
+        let headers = format!(
+            "context: {}\npolicy-id: {}-demo\ncorrelation-id: 7c9e6679-7425-40de-944b-e07fc1f90ae7\ninstigating-user-id: user-4821\naccess-level: 1\ncontent-type: application/json\n",
+            org.purpose,
+            org.purpose.to_ascii_lowercase()
+        );
+        write(
+            &state.requests_dir.join(format!("{}.headers", org.name)),
+            &headers,
+            false,
+        )?;
+    }
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| DemoError::Random(e.to_string()))?;
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    write(
+        &state.subject_keys_file,
+        &format!("# garrison audit subject keys: the first hashes new records\ndemo-1 {hex}\n"),
+        true,
     )?;
     let admin_token =
         ApiKey::generate(Environment::Live).map_err(|e| DemoError::Random(e.to_string()))?;
@@ -191,6 +327,11 @@ upstreams:
     targets: [{upstream}]
     connect_timeout: 1s
     request_timeout: 10s
+  # The granular citizen APIs over the synthetic population (population.db).
+  - name: citizens
+    targets: [{citizens}]
+    connect_timeout: 1s
+    request_timeout: 5s
 
 routes:
   - name: demo-echo
@@ -214,6 +355,12 @@ apis:
     contract: contracts/citizen-match.yaml
     base_path: /sandbox
     mock: true
+{CITIZEN_APIS}
+# Every access to personal data is recorded: who, why, what was disclosed, and a keyed hash of
+# the person (`garrison audit search --dir audit`, `garrison audit report --subject …`).
+audit:
+  dir: audit
+  subject_keys: demo/subject-keys
 
 plans:
   - name: standard

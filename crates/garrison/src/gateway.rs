@@ -45,17 +45,38 @@ pub(crate) async fn serve(config: PathBuf) -> Result<(), String> {
     run_until_stopped(gateway).await
 }
 
-pub(crate) async fn up(
-    data_dir: PathBuf,
-    listen: String,
-    admin: String,
-    upstream: SocketAddr,
-) -> Result<(), String> {
-    let demo = garrison_demo::prepare(&data_dir, &listen, &admin, &upstream.to_string())
-        .map_err(|e| e.to_string())?;
-    garrison_demo::upstream::spawn(upstream)
+/// What `garrison up` was asked for.
+pub(crate) struct UpOptions {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) listen: String,
+    pub(crate) admin: String,
+    pub(crate) upstream: SocketAddr,
+    pub(crate) citizens: SocketAddr,
+    pub(crate) people: u64,
+}
+
+pub(crate) async fn up(options: UpOptions) -> Result<(), String> {
+    let demo = garrison_demo::prepare(
+        &options.data_dir,
+        &options.listen,
+        &options.admin,
+        &options.upstream.to_string(),
+        &options.citizens.to_string(),
+    )
+    .map_err(|e| e.to_string())?;
+    let population = demo.population_file.clone();
+    let people = options.people;
+    let requests = demo.requests_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        crate::citizens_demo::ensure_population(&population, people)?;
+        crate::citizens_demo::write_examples(&population, &requests)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    crate::citizens_demo::spawn_service(&demo.population_file, options.citizens).await?;
+    garrison_demo::upstream::spawn(options.upstream)
         .await
-        .map_err(|e| format!("demo upstream on {upstream}: {e}"))?;
+        .map_err(|e| format!("demo upstream on {}: {e}", options.upstream))?;
     let gateway = start(&demo.config_file).await?;
     print_welcome(&demo, &gateway);
     run_until_stopped(gateway).await
@@ -144,6 +165,49 @@ pub(crate) fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway) 
             requests.join("match.json").display()
         ));
     }
+    // The checks, each called by the organisation entitled to it.
+    let requests = &demo.requests_dir;
+    let org = |name: &str| demo.consumers.iter().find(|c| c.name == name);
+    for (consumer, path, body, what) in [
+        (
+            "dfe-free-school-meals",
+            "free-school-meals",
+            "free-school-meals.json",
+            "free school meals: a parent on Pension Credit → {\"status\":\"eligible\"}",
+        ),
+        (
+            "dfe-free-school-meals",
+            "free-school-meals",
+            "nobody.json",
+            "free school meals: nobody with these details → {\"status\":\"parentNotFound\"}",
+        ),
+        (
+            "nhs-prescriptions",
+            "prescription-exemption",
+            "prescription-exemption.json",
+            "prescription exemption on a date → {\"exempt\":true,\"basis\":\"pensions_credit\",…}",
+        ),
+        (
+            "dvla-licensing",
+            "identity",
+            "identity.json",
+            "identity validation for a licensing agency → {\"result\":\"fullMatch\"}",
+        ),
+    ] {
+        let Some(c) = org(consumer) else { continue };
+        out.push_str(&format!(
+            "  # {what}\n  curl --cacert {ca} --cert {} --key {} -H \"x-api-key: $(cat {})\" -H @{} --data @{} https://{host}/checks/v1/{path}\n\n",
+            c.cert_file.display(),
+            c.cert_key_file.display(),
+            c.key_file.display(),
+            requests.join(format!("{consumer}.headers")).display(),
+            requests.join(body).display(),
+        ));
+    }
+    out.push_str(&format!(
+        "  # who looked at whose data, and why (the audit trail; Ctrl-C first, or in another shell)\n  garrison audit search --dir {}\n\n",
+        demo.config_file.with_file_name("audit").display()
+    ));
     out.push_str(&format!(
         "  # metrics, health, reload\n  curl http://{admin}/metrics\n  curl http://{admin}/readyz\n  curl -X POST -H \"Authorization: Bearer $(cat {})\" http://{admin}/admin/reload\n\nCtrl-C stops it.\n",
         demo.admin_token_file.display(),

@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod audit;
 mod citizen;
+mod citizens_demo;
 mod contract_test;
 mod gateway;
 mod mock;
@@ -61,6 +62,12 @@ enum Command {
         /// Demo upstream address (written into a new configuration).
         #[arg(long, default_value = "127.0.0.1:8082")]
         upstream: SocketAddr,
+        /// Citizen service address (written into a new configuration).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        citizens: SocketAddr,
+        /// People in the synthetic population, when it is first generated.
+        #[arg(long, default_value_t = 100_000)]
+        people: u64,
     },
     /// Run the gateway from a configuration file (reloaded on change, SIGHUP or
     /// POST /admin/reload).
@@ -167,7 +174,18 @@ fn main() -> ExitCode {
             listen,
             admin,
             upstream,
-        } => run(cli.workers, || up(data_dir, listen, admin, upstream)),
+            citizens,
+            people,
+        } => run(cli.workers, || {
+            up(gateway::UpOptions {
+                data_dir,
+                listen,
+                admin,
+                upstream,
+                citizens,
+                people,
+            })
+        }),
     }
 }
 

@@ -61,7 +61,12 @@ fn consumer_identity(dir: &Path, name: &str) -> (IssuedCert, String) {
 #[tokio::test]
 async fn garrison_up_serves_the_demo_over_mutual_tls_and_stops_on_ctrl_c() {
     let dir = garrison_testkit::temp_dir("up");
-    let (gateway, admin, upstream) = (free_port().await, free_port().await, free_port().await);
+    let (gateway, admin, upstream, citizens) = (
+        free_port().await,
+        free_port().await,
+        free_port().await,
+        free_port().await,
+    );
     let run = |dir: &Path| {
         Command::new(BIN)
             .args(["up", "--data-dir"])
@@ -69,6 +74,9 @@ async fn garrison_up_serves_the_demo_over_mutual_tls_and_stops_on_ctrl_c() {
             .args(["--listen", &gateway.to_string()])
             .args(["--admin", &admin.to_string()])
             .args(["--upstream", &upstream.to_string()])
+            .args(["--citizens", &citizens.to_string()])
+            // A small population keeps the debug-build test fast; the default is 100,000.
+            .args(["--people", "2000"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -101,6 +109,30 @@ async fn garrison_up_serves_the_demo_over_mutual_tls_and_stops_on_ctrl_c() {
     assert_eq!(response.status(), 200);
     assert_eq!(json(&response)["consumer"], "dvla-licensing");
     assert_eq!(json(&response)["apiKeyForwarded"], false);
+
+    // A check over mutual TLS, by the organisation entitled to it, about a person of the
+    // synthetic population: the free school meals check for a parent on Pension Credit.
+    let (dfe_cert, dfe_key) = consumer_identity(&dir, "dfe-free-school-meals");
+    let dfe = TlsClient::new(&ca, Some(&dfe_cert), Protocol::Http1);
+    let body = std::fs::read(dir.join("demo/requests/free-school-meals.json")).expect("example");
+    let mut request = garrison_testkit::client::request(
+        "POST",
+        "/checks/v1/free-school-meals",
+        Some(&dfe_key),
+        body.into(),
+    );
+    let headers = std::fs::read_to_string(dir.join("demo/requests/dfe-free-school-meals.headers"))
+        .expect("headers");
+    for line in headers.lines() {
+        let (name, value) = line.split_once(": ").expect("name: value");
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+            value.parse().expect("value"),
+        );
+    }
+    let answer = dfe.send(gateway, request).await.expect("check");
+    assert_eq!(answer.status(), 200, "{:?}", answer.body());
+    assert_eq!(json(&answer), serde_json::json!({"status": "eligible"}));
 
     // Ctrl-C: a graceful, successful exit.
     let status = Command::new("kill")
