@@ -65,7 +65,7 @@ const CONSUMERS: [Organisation; 5] = [
         name: "dfe-free-school-meals",
         plan: "gold",
         purpose: "DFE-FSM",
-        subscriptions: &[("free-school-meals", "")],
+        subscriptions: &[("free-school-meals", ""), ("passport-benefits", "")],
     },
     Organisation {
         name: "contact-centre",
@@ -75,6 +75,7 @@ const CONSUMERS: [Organisation; 5] = [
             ("citizen-match", ""),
             ("citizen-details", CONTACT_CENTRE_FIELDS),
             ("citizen-address", ""),
+            ("income-band", ""),
         ],
     },
     Organisation {
@@ -94,7 +95,7 @@ const CONSUMERS: [Organisation; 5] = [
 const CITIZEN_APIS: &str = include_str!("citizens.yaml");
 
 /// Every contract the demo serves, by its path under `contracts/`.
-const CONTRACTS: [(&str, &str); 10] = [
+const CONTRACTS: [(&str, &str); 12] = [
     (
         "citizen-match.yaml",
         include_str!("../../../contracts/citizen-match.yaml"),
@@ -126,6 +127,14 @@ const CONTRACTS: [(&str, &str); 10] = [
     (
         "check-identity.yaml",
         include_str!("../../../contracts/check-identity.yaml"),
+    ),
+    (
+        "check-passport-benefits.yaml",
+        include_str!("../../../contracts/check-passport-benefits.yaml"),
+    ),
+    (
+        "check-income-band.yaml",
+        include_str!("../../../contracts/check-income-band.yaml"),
     ),
     (
         "shared/citizen.yaml",

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use garrison_citizen::{
-    BenefitType, CitizenService, ClaimStatus, DEFAULT_SEED, Population, ServiceOptions, Store,
+    BenefitType, CitizenService, ClaimStatus, DEFAULT_SEED, Month, Population, ServiceOptions,
+    Store,
 };
 
 /// Builds the population at `path` unless it exists.
@@ -45,6 +46,9 @@ pub(crate) fn write_examples(store: &Path, dir: &Path) -> Result<(), String> {
     let people = store.meta().people;
     let mut pension = None;
     let mut identity = None;
+    let mut earner = None;
+    let (from, to) = ("2025-11", "2026-10");
+    let months = Month::parse(from).and_then(|f| Month::parse(to).map(|t| (f, t)));
     for id in 1..=people {
         let Ok(Some(person)) = store.person(id) else {
             continue;
@@ -74,7 +78,18 @@ pub(crate) fn write_examples(store: &Path, dir: &Path) -> Result<(), String> {
                 "dateOfBirth": person.date_of_birth.to_string()
             }));
         }
-        if pension.is_some() && identity.is_some() {
+        if earner.is_none()
+            && let Ok((f, t)) = months
+            && store
+                .earnings(id, f, t)
+                .is_ok_and(|e| e.iter().map(|m| u64::from(m.pence)).sum::<u64>() > 500_000)
+        {
+            earner = Some(serde_json::json!({
+                "nino": person.nino.compact(), "lastName": person.last_name,
+                "dateOfBirth": person.date_of_birth.to_string(), "fromMonth": from, "toMonth": to
+            }));
+        }
+        if pension.is_some() && identity.is_some() && earner.is_some() {
             break;
         }
     }
@@ -86,7 +101,11 @@ pub(crate) fn write_examples(store: &Path, dir: &Path) -> Result<(), String> {
         write("free-school-meals.json", parent.clone())?;
         let mut patient = parent;
         patient["date"] = serde_json::Value::from("2026-10-15");
-        write("prescription-exemption.json", patient)?;
+        write("prescription-exemption.json", patient.clone())?;
+        write("passport-benefits.json", patient)?;
+    }
+    if let Some(earner) = earner {
+        write("income-band.json", earner)?;
     }
     if let Some(applicant) = identity {
         write("identity.json", applicant)?;

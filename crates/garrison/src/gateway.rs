@@ -193,6 +193,18 @@ pub(crate) fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway) 
             "identity.json",
             "identity validation for a licensing agency → {\"result\":\"fullMatch\"}",
         ),
+        (
+            "dfe-free-school-meals",
+            "passport-benefits",
+            "passport-benefits.json",
+            "passport benefits in payment on a date → {\"benefits\":[\"pensions_credit\"],…}",
+        ),
+        (
+            "contact-centre",
+            "income-band",
+            "income-band.json",
+            "income band over twelve months, never the amounts → {\"band\":\"…\"}",
+        ),
     ] {
         let Some(c) = org(consumer) else { continue };
         out.push_str(&format!(
