@@ -76,6 +76,7 @@ const CONSUMERS: [Organisation; 5] = [
             ("citizen-details", CONTACT_CENTRE_FIELDS),
             ("citizen-address", ""),
             ("income-band", ""),
+            ("caller-identification", ""),
         ],
     },
     Organisation {
@@ -95,7 +96,7 @@ const CONSUMERS: [Organisation; 5] = [
 const CITIZEN_APIS: &str = include_str!("citizens.yaml");
 
 /// Every contract the demo serves, by its path under `contracts/`.
-const CONTRACTS: [(&str, &str); 12] = [
+const CONTRACTS: [(&str, &str); 13] = [
     (
         "citizen-match.yaml",
         include_str!("../../../contracts/citizen-match.yaml"),
@@ -135,6 +136,10 @@ const CONTRACTS: [(&str, &str); 12] = [
     (
         "check-income-band.yaml",
         include_str!("../../../contracts/check-income-band.yaml"),
+    ),
+    (
+        "check-caller-identification.yaml",
+        include_str!("../../../contracts/check-caller-identification.yaml"),
     ),
     (
         "shared/citizen.yaml",

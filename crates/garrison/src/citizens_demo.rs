@@ -107,6 +107,20 @@ pub(crate) fn write_examples(store: &Path, dir: &Path) -> Result<(), String> {
     if let Some(earner) = earner {
         write("income-band.json", earner)?;
     }
+    if let Some(applicant) = &identity {
+        // What a caller might know: first name, the NI number's last four digits, postcode.
+        let nino = applicant["nino"].as_str().unwrap_or_default();
+        let digits: String = nino.chars().filter(char::is_ascii_digit).collect();
+        write(
+            "caller-identification.json",
+            serde_json::json!({
+                "lastName": applicant["lastName"], "dateOfBirth": applicant["dateOfBirth"],
+                "firstName": applicant["firstName"],
+                "ninoFragment": digits.get(digits.len().saturating_sub(4)..).unwrap_or_default(),
+                "postcode": applicant["postcode"]
+            }),
+        )?;
+    }
     if let Some(applicant) = identity {
         write("identity.json", applicant)?;
     }

@@ -205,6 +205,12 @@ pub(crate) fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway) 
             "income-band.json",
             "income band over twelve months, never the amounts → {\"band\":\"…\"}",
         ),
+        (
+            "contact-centre",
+            "caller-identification",
+            "caller-identification.json",
+            "caller identification for a contact centre → {\"verified\":true,\"confidence\":\"high\"}",
+        ),
     ] {
         let Some(c) = org(consumer) else { continue };
         out.push_str(&format!(

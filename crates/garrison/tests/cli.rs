@@ -134,6 +134,110 @@ async fn garrison_up_serves_the_demo_over_mutual_tls_and_stops_on_ctrl_c() {
     assert_eq!(answer.status(), 200, "{:?}", answer.body());
     assert_eq!(json(&answer), serde_json::json!({"status": "eligible"}));
 
+    // Every check, by the organisation entitled to it: for a person of the population who
+    // should pass, and for someone who does not exist.
+    let example = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(dir.join("demo/requests").join(name)).expect("example"),
+        )
+        .expect("JSON")
+    };
+    let nobody = serde_json::json!({"nino": "AB123456C", "lastName": "Nobody",
+        "dateOfBirth": "1901-01-01", "firstName": "No", "postcode": "ZZ9 9ZZ",
+        "date": "2026-10-15", "fromMonth": "2025-11", "toMonth": "2026-10"});
+    let pick = |from: &serde_json::Value, keys: &[&str]| -> serde_json::Value {
+        keys.iter()
+            .map(|k| ((*k).to_owned(), from[*k].clone()))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let cases = [
+        (
+            "nhs-prescriptions",
+            "prescription-exemption",
+            example("prescription-exemption.json"),
+            serde_json::json!({"exempt": true, "basis": "pensions_credit", "patientFound": true}),
+            pick(&nobody, &["nino", "lastName", "dateOfBirth", "date"]),
+            serde_json::json!({"exempt": false, "basis": null, "patientFound": false}),
+        ),
+        (
+            "dvla-licensing",
+            "identity",
+            example("identity.json"),
+            serde_json::json!({"result": "fullMatch"}),
+            pick(
+                &nobody,
+                &["nino", "lastName", "dateOfBirth", "firstName", "postcode"],
+            ),
+            serde_json::json!({"result": "noMatch"}),
+        ),
+        (
+            "dfe-free-school-meals",
+            "passport-benefits",
+            example("passport-benefits.json"),
+            serde_json::json!({"personFound": true, "benefits": ["pensions_credit"]}),
+            pick(&nobody, &["nino", "lastName", "dateOfBirth", "date"]),
+            serde_json::json!({"personFound": false, "benefits": []}),
+        ),
+        (
+            "contact-centre",
+            "caller-identification",
+            example("caller-identification.json"),
+            serde_json::json!({"verified": true, "confidence": "high"}),
+            pick(
+                &nobody,
+                &["lastName", "dateOfBirth", "firstName", "postcode"],
+            ),
+            serde_json::json!({"verified": false, "confidence": "none"}),
+        ),
+        (
+            "contact-centre",
+            "income-band",
+            example("income-band.json"),
+            serde_json::Value::Null,
+            pick(
+                &nobody,
+                &["nino", "lastName", "dateOfBirth", "fromMonth", "toMonth"],
+            ),
+            serde_json::json!({"band": "personNotFound"}),
+        ),
+    ];
+    for (consumer, check, pass, passed, fail, failed) in cases {
+        let (cert, key) = consumer_identity(&dir, consumer);
+        let client = TlsClient::new(&ca, Some(&cert), Protocol::Http1);
+        let headers =
+            std::fs::read_to_string(dir.join(format!("demo/requests/{consumer}.headers")))
+                .expect("headers");
+        for (body, expected) in [(pass, passed), (fail, failed)] {
+            let mut request = garrison_testkit::client::request(
+                "POST",
+                &format!("/checks/v1/{check}"),
+                Some(&key),
+                body.to_string().into(),
+            );
+            for line in headers.lines() {
+                let (name, value) = line.split_once(": ").expect("name: value");
+                request.headers_mut().insert(
+                    http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                    value.parse().expect("value"),
+                );
+            }
+            let answer = client.send(gateway, request).await.expect("check");
+            assert_eq!(answer.status(), 200, "{check}: {:?}", answer.body());
+            let answer = json(&answer);
+            if expected.is_null() {
+                // The income band of an earner: any band but the not-found ones.
+                assert!(
+                    ["under5000", "5000to15000", "15000to30000", "over30000"]
+                        .contains(&answer["band"].as_str().unwrap_or_default()),
+                    "{check}: {answer}"
+                );
+            } else {
+                assert_eq!(answer, expected, "{check}");
+            }
+        }
+    }
+
     // Ctrl-C: a graceful, successful exit.
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
