@@ -1,0 +1,307 @@
+//! The rules of the checks `garrison up` serves, as declared in `src/citizens.yaml`, at their
+//! edges: the configuration `prepare` writes is loaded (so the declarations are compiled exactly
+//! as the gateway compiles them) and each check is run against a stand-in for the granular
+//! APIs that answers what each case needs.
+
+use std::collections::HashMap;
+
+use garrison_compose::{CallError, CallRequest, CallResponse, Caller, CompiledCheck};
+use serde_json::{Value, json};
+
+const TODAY: &str = "2026-11-25";
+const ID: &str = "3f2a8c1e-5b7d-4e9a-9c61-0d2b4f8e7a15";
+
+/// The compiled checks of the demo configuration, by API name.
+fn checks() -> HashMap<String, std::sync::Arc<CompiledCheck>> {
+    // One directory per call: the tests run in parallel.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "garrison-demo-checks-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state = garrison_demo::prepare(
+        &dir,
+        "127.0.0.1:0",
+        "127.0.0.1:0",
+        "127.0.0.1:9",
+        "127.0.0.1:9",
+    )
+    .expect("prepare");
+    let config = garrison_config::load(&state.config_file).unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    config
+        .apis
+        .iter()
+        .filter_map(|a| {
+            a.check
+                .as_ref()
+                .map(|c| (a.name.clone(), c.compiled.clone()))
+        })
+        .collect()
+}
+
+/// Answers each operation with one fixed response (a missing operation is unavailable).
+struct Granular(HashMap<&'static str, (u16, Value)>);
+
+impl Caller for Granular {
+    async fn call(&self, operation: &str, _: CallRequest) -> Result<CallResponse, CallError> {
+        let (status, body) = self
+            .0
+            .get(operation)
+            .cloned()
+            .ok_or_else(|| CallError::Unavailable(operation.to_owned()))?;
+        Ok(CallResponse { status, body })
+    }
+}
+
+async fn run(
+    check: &CompiledCheck,
+    request: Value,
+    answers: &[(&'static str, u16, Value)],
+) -> Value {
+    let granular = Granular(
+        answers
+            .iter()
+            .map(|(o, s, b)| (*o, (*s, b.clone())))
+            .collect(),
+    );
+    check
+        .run(&granular, request, TODAY)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .answer
+}
+
+const MATCH: &str = "citizen-match.matchCitizen";
+const CLAIMS: &str = "citizen-claims.getClaims";
+const DETAILS: &str = "citizen-details.getPersonalDetails";
+const ADDRESS: &str = "citizen-address.getCurrentAddress";
+const INCOME: &str = "citizen-income.getIncome";
+
+fn matched() -> (&'static str, u16, Value) {
+    (
+        MATCH,
+        200,
+        json!({"data": {"id": ID, "type": "MatchResult"}}),
+    )
+}
+
+fn claim(benefit: &str, award: Value) -> Value {
+    json!({"type": "Claim", "attributes": {"benefitType": benefit, "status": "in_payment",
+        "startDate": "2024-01-01", "awards": [award]}})
+}
+
+fn uc_award(start: &str, end: &str, take_home: u64) -> Value {
+    json!({"startDate": start, "endDate": end, "status": "in_payment", "amount": 60000,
+        "assessmentAttributes": {"takeHomePay": take_home}})
+}
+
+#[tokio::test]
+async fn prescription_exemption_edges() {
+    let checks = checks();
+    let check = &checks["prescription-exemption"];
+    let request = json!({"nino": "QQ123456C", "lastName": "Smith", "dateOfBirth": "1980-04-23", "date": "2026-10-15"});
+    let with = |claims: Value| vec![matched(), (CLAIMS, 200, json!({"data": claims}))];
+    // The UC earnings limit exactly met, and a penny over.
+    let at_limit = with(json!([claim(
+        "universal_credit",
+        uc_award("2026-10-01", "2026-10-31", 43_500)
+    )]));
+    assert_eq!(
+        run(check, request.clone(), &at_limit).await,
+        json!({"exempt": true, "basis": "universal_credit", "patientFound": true})
+    );
+    let over = with(json!([claim(
+        "universal_credit",
+        uc_award("2026-10-01", "2026-10-31", 43_501)
+    )]));
+    assert_eq!(
+        run(check, request.clone(), &over).await,
+        json!({"exempt": false, "basis": null, "patientFound": true})
+    );
+    // An award that ended the day before the prescription date does not count.
+    let ended = with(json!([claim(
+        "pensions_credit",
+        json!({"startDate": "2026-04-01", "endDate": "2026-10-14", "status": "in_payment", "amount": 20000})
+    )]));
+    assert_eq!(run(check, request.clone(), &ended).await["exempt"], false);
+    let ends_that_day = with(json!([claim(
+        "pensions_credit",
+        json!({"startDate": "2026-04-01", "endDate": "2026-10-15", "status": "in_payment", "amount": 20000})
+    )]));
+    assert_eq!(
+        run(check, request.clone(), &ends_that_day).await["basis"],
+        "pensions_credit"
+    );
+    // PIP does not exempt; nobody found.
+    let pip = with(json!([claim(
+        "personal_independence_payment",
+        json!({"startDate": "2026-04-01", "status": "in_payment", "amount": 20000})
+    )]));
+    assert_eq!(run(check, request.clone(), &pip).await["exempt"], false);
+    assert_eq!(
+        run(check, request, &[(MATCH, 404, Value::Null)]).await,
+        json!({"exempt": false, "basis": null, "patientFound": false})
+    );
+}
+
+#[tokio::test]
+async fn identity_edges() {
+    let checks = checks();
+    let check = &checks["identity"];
+    let request = json!({"nino": "QQ 12 34 56 C", "lastName": "Smith", "firstName": "jo",
+        "dateOfBirth": "1980-04-23", "postcode": "ls14ab"});
+    let details = (
+        DETAILS,
+        200,
+        json!({"data": {"id": ID, "type": "Citizen", "attributes": {
+        "firstName": "Jo", "lastName": "Smith", "dateOfBirth": "1980-04-23", "nino": "QQ123456C"}}}),
+    );
+    let address = |postcode: &str| {
+        (
+            ADDRESS,
+            200,
+            json!({"data": {"type": "Address", "attributes": {
+        "lines": ["1 High Street"], "postcode": postcode, "fromDate": "2019-06-01"}}}),
+        )
+    };
+    assert_eq!(
+        run(
+            check,
+            request.clone(),
+            &[matched(), details.clone(), address("LS1 4AB")]
+        )
+        .await,
+        json!({"result": "fullMatch"}),
+        "case and spaces do not matter"
+    );
+    assert_eq!(
+        run(
+            check,
+            request.clone(),
+            &[matched(), details.clone(), address("LS2 9ZZ")]
+        )
+        .await,
+        json!({"result": "partialMatch"}),
+        "a different postcode"
+    );
+    assert_eq!(
+        run(check, request.clone(), &[(MATCH, 404, Value::Null)]).await,
+        json!({"result": "noMatch"})
+    );
+    // Two people with the same name and birthday: the narrowed match (same operation, the
+    // stand-in answers 422 to both) finds nobody, so no match.
+    assert_eq!(
+        run(check, request, &[(MATCH, 422, Value::Null)]).await,
+        json!({"result": "noMatch"})
+    );
+}
+
+#[tokio::test]
+async fn caller_identification_confidence() {
+    let checks = checks();
+    let check = &checks["caller-identification"];
+    let details = (
+        DETAILS,
+        200,
+        json!({"data": {"id": ID, "type": "Citizen", "attributes": {
+        "firstName": "Jo", "lastName": "Smith", "dateOfBirth": "1980-04-23", "nino": "QQ123456C"}}}),
+    );
+    let address = (
+        ADDRESS,
+        200,
+        json!({"data": {"type": "Address", "attributes": {
+        "lines": ["1 High Street"], "postcode": "LS1 4AB", "fromDate": "2019-06-01"}}}),
+    );
+    let answers = [matched(), details, address];
+    for (known, expected) in [
+        (
+            json!({"firstName": "Jo", "ninoFragment": "3456", "postcode": "LS1 4AB"}),
+            json!({"verified": true, "confidence": "high"}),
+        ),
+        (
+            json!({"firstName": "Jo", "ninoFragment": "3456"}),
+            json!({"verified": true, "confidence": "medium"}),
+        ),
+        (
+            json!({"firstName": "Jo", "ninoFragment": "0000", "postcode": "ZZ9 9ZZ"}),
+            json!({"verified": false, "confidence": "low"}),
+        ),
+        (
+            json!({"ninoFragment": "0000"}),
+            json!({"verified": false, "confidence": "none"}),
+        ),
+    ] {
+        let mut request = json!({"lastName": "Smith", "dateOfBirth": "1980-04-23"});
+        if let (Some(r), Some(k)) = (request.as_object_mut(), known.as_object()) {
+            r.extend(k.clone());
+        }
+        assert_eq!(run(check, request, &answers).await, expected, "{known}");
+    }
+}
+
+#[tokio::test]
+async fn income_band_thresholds() {
+    let checks = checks();
+    let check = &checks["income-band"];
+    let request = json!({"nino": "QQ123456C", "lastName": "Smith", "dateOfBirth": "1980-04-23",
+        "fromMonth": "2025-11", "toMonth": "2026-10"});
+    let income = |months: &[u64]| {
+        (
+            INCOME,
+            200,
+            json!({"data": {"type": "Income", "attributes": {
+        "months": months.iter().map(|p| json!({"month": "2026-01", "earnings": p})).collect::<Vec<_>>()}}}),
+        )
+    };
+    for (months, band) in [
+        (&[0u64, 0][..], "none"),
+        (&[250_000, 249_999], "under5000"),
+        (&[250_000, 250_000], "5000to15000"),
+        (&[1_499_999], "5000to15000"),
+        (&[1_500_000], "15000to30000"),
+        (&[3_000_000], "over30000"),
+    ] {
+        assert_eq!(
+            run(check, request.clone(), &[matched(), income(months)]).await,
+            json!({"band": band}),
+            "{months:?}"
+        );
+    }
+    assert_eq!(
+        run(
+            check,
+            request.clone(),
+            &[matched(), (INCOME, 400, Value::Null)]
+        )
+        .await,
+        json!({"band": "unavailable"})
+    );
+    assert_eq!(
+        run(check, request, &[(MATCH, 404, Value::Null)]).await,
+        json!({"band": "personNotFound"})
+    );
+}
+
+#[tokio::test]
+async fn passport_benefits_on_a_date() {
+    let checks = checks();
+    let check = &checks["passport-benefits"];
+    let request = json!({"nino": "QQ123456C", "lastName": "Smith", "dateOfBirth": "1980-04-23", "date": "2026-10-15"});
+    let claims = json!({"data": [
+        claim("income_support", json!({"startDate": "2026-04-01", "endDate": "2026-10-14", "status": "in_payment", "amount": 1})),
+        claim("universal_credit", uc_award("2026-10-01", "2026-10-31", 90_000)),
+        claim("personal_independence_payment", json!({"startDate": "2026-04-01", "status": "in_payment", "amount": 1}))
+    ]});
+    assert_eq!(
+        run(check, request.clone(), &[matched(), (CLAIMS, 200, claims)]).await,
+        json!({"personFound": true, "benefits": ["universal_credit"]}),
+        "an award ended the day before does not count; PIP is not a passporting benefit"
+    );
+    assert_eq!(
+        run(check, request, &[(MATCH, 404, Value::Null)]).await,
+        json!({"personFound": false, "benefits": []})
+    );
+}
