@@ -238,6 +238,114 @@ async fn garrison_up_serves_the_demo_over_mutual_tls_and_stops_on_ctrl_c() {
         }
     }
 
+    // The granular APIs through the gateway: the contact centre matches a person and reads
+    // the details it is entitled to (never the NI number); the match id is useless to another
+    // organisation; a call without a purpose is refused.
+    let identity = example("identity.json");
+    let match_body = serde_json::json!({"data": {"type": "Match", "attributes": {
+        "lastName": identity["lastName"], "dateOfBirth": identity["dateOfBirth"],
+        "firstName": identity["firstName"]}}});
+    let granular = |consumer: &'static str,
+                    method: &'static str,
+                    path: String,
+                    body: Option<serde_json::Value>,
+                    purpose: bool| {
+        let dir = dir.clone();
+        let ca = ca.clone();
+        async move {
+            let (cert, key) = consumer_identity(&dir, consumer);
+            let client = TlsClient::new(&ca, Some(&cert), Protocol::Http1);
+            let mut request = garrison_testkit::client::request(
+                method,
+                &path,
+                Some(&key),
+                body.map(|b| b.to_string()).unwrap_or_default().into(),
+            );
+            let headers =
+                std::fs::read_to_string(dir.join(format!("demo/requests/{consumer}.headers")))
+                    .expect("headers");
+            for line in headers
+                .lines()
+                .filter(|l| purpose || !l.starts_with("context:"))
+            {
+                let (name, value) = line.split_once(": ").expect("name: value");
+                request.headers_mut().insert(
+                    http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                    value.parse().expect("value"),
+                );
+            }
+            client.send(gateway, request).await.expect("call")
+        }
+    };
+    let matched = granular(
+        "contact-centre",
+        "POST",
+        "/capi/v2/citizens/match".into(),
+        Some(match_body.clone()),
+        true,
+    )
+    .await;
+    assert_eq!(matched.status(), 200, "{:?}", matched.body());
+    let id = json(&matched)["data"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let details = granular(
+        "contact-centre",
+        "GET",
+        format!("/capi/v2/citizens/{id}"),
+        None,
+        true,
+    )
+    .await;
+    assert_eq!(details.status(), 200);
+    let attributes = json(&details)["data"]["attributes"].clone();
+    assert_eq!(attributes["lastName"], identity["lastName"]);
+    assert!(
+        attributes.get("nino").is_none(),
+        "the NI number is removed: {attributes}"
+    );
+    let text = String::from_utf8_lossy(details.body()).into_owned();
+    assert!(
+        !text.contains(identity["nino"].as_str().expect("nino")),
+        "{text}"
+    );
+    let stolen = granular(
+        "medical-assessor",
+        "GET",
+        format!("/capi/v2/citizens/{id}"),
+        None,
+        true,
+    )
+    .await;
+    assert_eq!(
+        stolen.status(),
+        404,
+        "another organisation's match id is unknown to it"
+    );
+    let no_purpose = granular(
+        "contact-centre",
+        "POST",
+        "/capi/v2/citizens/match".into(),
+        Some(match_body),
+        false,
+    )
+    .await;
+    assert_eq!(no_purpose.status(), 400, "{:?}", no_purpose.body());
+    let income = granular(
+        "contact-centre",
+        "GET",
+        format!("/capi/v2/citizens/{id}/income?fromMonth=2026-01&toMonth=2026-03"),
+        None,
+        true,
+    )
+    .await;
+    assert_eq!(
+        income.status(),
+        403,
+        "the contact centre may not read income"
+    );
+
     // Ctrl-C: a graceful, successful exit.
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
