@@ -108,7 +108,55 @@ async fn handle(
                 }
             }
         }
-        (_, path @ ("/healthz" | "/readyz" | "/metrics" | "/admin/reload")) => {
+        (&Method::GET, "/admin/audit") => {
+            if let Err((code, refused)) = authorise(&state, &request) {
+                record_change(&state, peer, "searchAudit", Some(code), None).await;
+                return *refused;
+            }
+            let Some(settings) = state.snapshot.load().config.audit.clone() else {
+                return problem(
+                    ProblemCode::MatchingResourceNotFound,
+                    "This gateway keeps no audit trail.",
+                );
+            };
+            let query = match crate::admin_audit::parse(request.uri().query()) {
+                Ok(query) => query,
+                Err(why) => {
+                    return problem_response(
+                        StatusCode::BAD_REQUEST,
+                        String::from_utf8_lossy(
+                            &Problem::new(ProblemCode::BadRequest, why).to_json(),
+                        )
+                        .into_owned(),
+                    );
+                }
+            };
+            // The search reads segment files: off the event loop.
+            let answer =
+                tokio::task::spawn_blocking(move || crate::admin_audit::run(settings.dir, query))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r);
+            record_change(
+                &state,
+                peer,
+                "searchAudit",
+                answer.as_ref().err().map(|_| "INTERNAL_SERVER_ERROR"),
+                None,
+            )
+            .await;
+            match answer {
+                Ok(body) => json(StatusCode::OK, body),
+                Err(e) => {
+                    tracing::error!(error = %e, "audit search failed");
+                    problem(
+                        ProblemCode::InternalError,
+                        "The audit trail could not be searched.",
+                    )
+                }
+            }
+        }
+        (_, path @ ("/healthz" | "/readyz" | "/metrics" | "/admin/reload" | "/admin/audit")) => {
             let mut response = problem(
                 ProblemCode::MethodNotAllowed,
                 "The endpoint does not support this method.",

@@ -11,6 +11,7 @@
 //! holds no state that a restart would need (the limiter and metrics are in memory).
 
 mod admin;
+mod admin_audit;
 mod audit;
 mod body;
 mod check;

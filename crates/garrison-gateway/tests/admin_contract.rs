@@ -101,6 +101,12 @@ async fn every_admin_answer_conforms_to_the_admin_contract() {
     let wrong = call(addr, "POST", "/admin/reload", Some("not-the-token")).await;
     assert_eq!(wrong.0, 401);
     conforms(&contract, "reloadConfiguration", &wrong);
+    let search = call(addr, "GET", "/admin/audit", None).await;
+    assert_eq!(search.0, 401);
+    conforms(&contract, "searchAudit", &search);
+    let search = call(addr, "GET", "/admin/audit?limit=5", Some(&h.admin_token)).await;
+    assert_eq!(search.0, 404, "this gateway keeps no audit trail");
+    conforms(&contract, "searchAudit", &search);
     let reloaded = call(addr, "POST", "/admin/reload", Some(&h.admin_token)).await;
     assert_eq!(reloaded.0, 200);
     conforms(&contract, "reloadConfiguration", &reloaded);
@@ -121,4 +127,34 @@ async fn every_admin_answer_conforms_to_the_admin_contract() {
             .validate_response(ready.0, &ready.1, &ready.2)
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn audit_search_answers_conform_to_the_admin_contract() {
+    let contract = admin_contract();
+    let h = Harness::start(Setup {
+        audit: true,
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(h.get_as("alice", "/citizens/1").await.status(), 200);
+    let addr = h.gateway.admin_addr();
+    let found = call(
+        addr,
+        "GET",
+        "/admin/audit?consumer=alice",
+        Some(&h.admin_token),
+    )
+    .await;
+    assert_eq!(found.0, 200);
+    conforms(&contract, "searchAudit", &found);
+    let bad = call(
+        addr,
+        "GET",
+        "/admin/audit?decision=maybe",
+        Some(&h.admin_token),
+    )
+    .await;
+    assert_eq!(bad.0, 400);
+    conforms(&contract, "searchAudit", &bad);
 }

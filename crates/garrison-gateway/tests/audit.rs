@@ -141,3 +141,54 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
         }
     }
 }
+
+#[tokio::test]
+async fn the_admin_api_searches_the_audit_trail_for_the_token_holder_only() {
+    let h = Harness::start(Setup {
+        audit: true,
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(h.get_as("alice", "/citizens/1").await.status(), 200);
+    assert_eq!(h.get_as("carol", "/citizens/1").await.status(), 403);
+    let admin_addr = h.gateway.admin_addr();
+
+    let (status, _) = admin(admin_addr, "GET", "/admin/audit", None).await;
+    assert_eq!(status, 401, "the audit trail is not public");
+    let (status, body) = admin(
+        admin_addr,
+        "GET",
+        "/admin/audit?consumer=alice&decision=allowed",
+        Some(&h.admin_token),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let records = answer["records"].as_array().expect("records");
+    assert_eq!(records.len(), 1, "{answer}");
+    assert_eq!(records[0]["record"]["consumer"], "alice");
+    assert_eq!(answer["truncated"], false);
+    let (status, body) = admin(
+        admin_addr,
+        "GET",
+        "/admin/audit?decision=refused&limit=1",
+        Some(&h.admin_token),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(answer["records"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        answer["truncated"], true,
+        "carol's refusal and the refused search"
+    );
+    let (status, body) = admin(
+        admin_addr,
+        "GET",
+        "/admin/audit?limit=0",
+        Some(&h.admin_token),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("limit: expected 1 to 1000"), "{body}");
+}
