@@ -164,6 +164,12 @@ impl AuditLog {
         self.shed.load(Ordering::Relaxed)
     }
 
+    /// Records waiting in the queue for the writer now (an alarm when it nears the capacity:
+    /// requests are about to wait, or records to be shed).
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     /// The public key that verifies this log's checkpoints.
     pub fn public_key(&self) -> VerifyingKey {
         self.public_key

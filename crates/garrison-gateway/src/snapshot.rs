@@ -409,9 +409,14 @@ impl Snapshot {
             }
         }
         if let Some(audit) = shared.audit.clone() {
+            let depth = audit.clone();
             gauges.push((
                 "garrison_audit_shed_total".to_owned(),
                 Box::new(move || audit.shed_count() as f64),
+            ));
+            gauges.push((
+                "garrison_audit_queue_depth".to_owned(),
+                Box::new(move || depth.queue_depth() as f64),
             ));
         }
         let limiter = shared.limiter.clone();

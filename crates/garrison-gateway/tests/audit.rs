@@ -182,6 +182,12 @@ async fn the_admin_api_searches_the_audit_trail_for_the_token_holder_only() {
         answer["truncated"], true,
         "carol's refusal and the refused search"
     );
+    let (_, metrics) = admin(admin_addr, "GET", "/metrics", None).await;
+    assert!(
+        metrics.contains("garrison_audit_queue_depth 0"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("garrison_audit_shed_total 0"), "{metrics}");
     let (status, body) = admin(
         admin_addr,
         "GET",
