@@ -11,8 +11,12 @@
 # KEYS (1000), ROUNDS (5: each proxy runs each scenario once per round, pooled over rounds),
 # PROXIES ("nginx garrison haproxy", haproxy only if installed), SCENARIOS ("plain keys tls
 # handshake"; also "body validated enforced": a ~1 KB JSON POST with the key, through a plain
-# route, through an API whose contract validates the request, and also its response),
-# PROXY_CPU (0), LOAD_CPU (1), BENCH_WORK (bench/scratch), SKIP_BUILD (unset).
+# route, through an API whose contract validates the request, and also its response; and
+# "audited": the keys scenario through a Garrison route recording every request in the audit
+# trail, fail closed — the response waits until its record is stored; AUDIT_DURABILITY (fsync,
+# the default, or write) says when a record counts as stored),
+# PROXY_CPU (0), LOAD_CPU (1), BENCH_WORK (bench/scratch), SKIP_BUILD (unset), GARRISON_BIN
+# (default: the workspace's release build).
 #
 # Output: a Markdown table on standard output and in bench/results/latest.md; raw per-run
 # figures in bench/results/latest-raw.tsv.
@@ -23,10 +27,6 @@ ROOT=$(dirname "$BENCH")
 WORK=${BENCH_WORK:-$BENCH/scratch}
 RESULTS=$BENCH/results
 DURATION=${DURATION:-4}
-# AUDIT=1 records every request to Garrison's /key route in its audit trail (fail closed: the
-# response waits until its record is durable), to measure audit's cost against AUDIT unset.
-AUDIT=${AUDIT:-}
-if [ -n "$AUDIT" ]; then GARRISON_AUDIT_ROUTE=true; else GARRISON_AUDIT_ROUTE=false; fi
 WARMUP=${WARMUP:-1}
 CONNECTIONS=${CONNECTIONS:-50}
 KEYS=${KEYS:-1000}
@@ -34,6 +34,7 @@ ROUNDS=${ROUNDS:-5}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 SCENARIOS=${SCENARIOS:-plain keys tls handshake}
+AUDIT_DURABILITY=${AUDIT_DURABILITY:-fsync}
 if [ -z "${PROXIES:-}" ]; then
     PROXIES="nginx garrison"
     if command -v haproxy >/dev/null 2>&1; then PROXIES="$PROXIES haproxy"; fi
@@ -45,7 +46,8 @@ declare -A PLAIN_PORT=([nginx]=18100 [garrison]=18200 [haproxy]=18300)
 declare -A TLS_PORT=([nginx]=18143 [garrison]=18243 [haproxy]=18343)
 GARRISON_ADMIN=127.0.0.1:18291
 
-GARRISON=$ROOT/target/release/garrison
+# GARRISON_BIN: another build of Garrison to measure (an A/B against an older commit).
+GARRISON=${GARRISON_BIN:-$ROOT/target/release/garrison}
 LOADGEN=$ROOT/target/release/garrison-loadgen
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -327,7 +329,7 @@ EOF
 } > match.json
 
 # --- Garrison --------------------------------------------------------------------------------
-rm -rf garrison/audit   # a fresh audit store per run (used only with AUDIT=1)
+rm -rf garrison/audit   # a fresh audit store per run (the audited scenario)
 {
     cat <<EOF
 # Written by bench/run.sh.
@@ -361,7 +363,13 @@ routes:
     path: /key
     upstream: bench-upstream
     auth: api_key
-    audit: $GARRISON_AUDIT_ROUTE
+  - name: audited
+    group: bench
+    methods: [GET]
+    path: /audited
+    upstream: bench-upstream
+    auth: api_key
+    audit: true
   - name: match
     group: bench
     methods: [POST]
@@ -381,6 +389,7 @@ apis:
       responses: enforce
 audit:
   dir: $WORK/garrison/audit
+$([ "$AUDIT_DURABILITY" = fsync ] || echo "  durability: $AUDIT_DURABILITY")
 plans:
   - name: never-reached
     rate: 100000/s
@@ -488,6 +497,14 @@ url_of() { # proxy scenario
     case $2 in
     plain) echo "http://127.0.0.1:${PLAIN_PORT[$1]}/plain" ;;
     keys) echo "http://127.0.0.1:${PLAIN_PORT[$1]}/key" ;;
+    # nginx and HAProxy keep no audit trail: they proxy the same request as in `keys`.
+    audited)
+        if [ "$1" = garrison ]; then
+            echo "http://127.0.0.1:${PLAIN_PORT[$1]}/audited"
+        else
+            echo "http://127.0.0.1:${PLAIN_PORT[$1]}/key"
+        fi
+        ;;
     body) echo "http://127.0.0.1:${PLAIN_PORT[$1]}/match?mode=strict" ;;
     # nginx and HAProxy cannot check a contract: they proxy the same request as in `body`.
     validated | enforced)
@@ -503,7 +520,7 @@ url_of() { # proxy scenario
 loadgen_args() { # scenario
     case $1 in
     plain) ;;
-    keys) echo "--keys $WORK/keys.txt" ;;
+    keys | audited) echo "--keys $WORK/keys.txt" ;;
     body | validated | enforced) echo "--keys $WORK/keys.txt --body $WORK/match.json -H correlation-id:1b4e28ba-2fa1-11d2-883f-0016d3cca427" ;;
     tls) echo "--keys $WORK/keys.txt --ca $WORK/pki/ca.pem --cert $WORK/pki/client.pem --key $WORK/pki/client.key" ;;
     # The server certificate is pinned rather than chain-verified here: one ECDSA verification
@@ -609,6 +626,7 @@ table() {
         name["body"] = "5. as 2, POST of a 1 KB JSON body"
         name["validated"] = "6. as 5, Garrison validating the request against the contract"
         name["enforced"] = "7. as 6, and the response too (enforce)"
+        name["audited"] = "8. as 2, Garrison recording each request in the audit trail"
         np = split(proxies, P, " "); ns = split(scenarios, S, " ")
         print "| Scenario | Proxy | req/s | p50 ms | p99 ms | CPU µs/req | req/s ÷ nginx | CPU/req ÷ nginx | proxy busy | load core busy | failed |"
         print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -639,17 +657,20 @@ table() {
     }' "$RAW"
 }
 
-# Garrison against itself: the cost of contract validation (scenarios 6 and 7 over 5).
-validation_cost() {
+# Garrison against itself: the cost of contract validation (scenarios 6 and 7 over 5) and of
+# the audit trail (8 over 2), from runs of the same binary in the same run.
+self_cost() {
     awk -F'\t' '
     NR == 1 { next }
     $2 == "garrison" { req[$1] += $4; tick[$1] += $11; el[$1] += $8 }
     END {
-        if (!(("body" in req) && req["body"] > 0)) exit
-        base = tick["body"] / req["body"]; brps = req["body"] / el["body"]
-        for (s in req) {
-            if (s != "validated" && s != "enforced" || req[s] == 0) continue
-            printf "Garrison, %s ÷ body (validation off): CPU/request %.2f, req/s %.2f.\n", s, (tick[s] / req[s]) / base, (req[s] / el[s]) / brps
+        base["validated"] = "body"; base["enforced"] = "body"; base["audited"] = "keys"
+        what["body"] = "validation off"; what["keys"] = "not audited"
+        for (s in base) {
+            b = base[s]
+            if (!(s in req) || !(b in req) || req[s] == 0 || req[b] == 0) continue
+            printf "Garrison, %s ÷ %s (%s): CPU/request %.2f, req/s %.2f.\n", s, b, what[b], \
+                (tick[s] / req[s]) / (tick[b] / req[b]), (req[s] / el[s]) / (req[b] / el[b])
         }
     }' "$RAW"
 }
@@ -665,7 +686,7 @@ validation_cost() {
     echo
     table
     echo
-    validation_cost
+    self_cost
     echo
     echo "Ratios are to nginx in the same run, pooled over the rounds; in brackets, the lowest and"
     echo "highest ratio of a single round (the runs of one round are seconds apart). ✅/❌: Garrison's"

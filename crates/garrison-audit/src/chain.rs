@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::SigningKey;
 
 use crate::entry::{Body, Checkpoint, CheckpointReason, Digest, GENESIS, StoredEntry};
+use crate::index::{self, SegmentSummary};
 use crate::segment::{self, Segment};
 use crate::{AuditError, AuditRecord};
 
@@ -27,6 +28,9 @@ pub struct Acknowledged {
 pub(crate) struct ChainLimits {
     pub(crate) segment_max_bytes: u64,
     pub(crate) checkpoint_interval: u64,
+    /// `sync_data` before a batch is acknowledged; otherwise the writer calls [`ChainWriter::sync`]
+    /// when it is due.
+    pub(crate) sync_each_batch: bool,
 }
 
 pub(crate) struct ChainWriter {
@@ -40,6 +44,10 @@ pub(crate) struct ChainWriter {
     records_since_checkpoint: u64,
     key: SigningKey,
     limits: ChainLimits,
+    /// When the oldest write not yet `sync_data`'d was made; `None` when all is synced.
+    unsynced_since: Option<std::time::Instant>,
+    /// The current segment's record times and subjects, for its index when it is closed.
+    summary: SegmentSummary,
     /// Held for the writer's lifetime: the OS releases it when the process dies, so a crash
     /// never leaves a stale lock.
     _lock: std::sync::Arc<File>,
@@ -97,6 +105,8 @@ impl ChainWriter {
                     records_since_checkpoint: tail.records_since_checkpoint,
                     key,
                     limits,
+                    unsynced_since: None,
+                    summary: tail.summary,
                     _lock: lock,
                 })
             }
@@ -127,7 +137,8 @@ impl ChainWriter {
     }
 
     /// Appends `records` (plus any checkpoints and segment anchors they bring due), then
-    /// `sync_data`s. Returns one acknowledgement per record, in order.
+    /// `sync_data`s unless the limits say the writer syncs later. Returns one acknowledgement per
+    /// record, in order.
     pub(crate) fn write_batch(
         &mut self,
         records: Vec<AuditRecord>,
@@ -136,7 +147,7 @@ impl ChainWriter {
         let mut buf = Vec::new();
         for record in records {
             if self.segment_len + buf.len() as u64 >= self.limits.segment_max_bytes {
-                self.flush(&mut buf)?;
+                self.flush(&mut buf, true)?;
                 self.roll()?;
             }
             let entry = self.push(&mut buf, Body::Record(record))?;
@@ -149,8 +160,24 @@ impl ChainWriter {
                 self.push_checkpoint(&mut buf, CheckpointReason::Interval)?;
             }
         }
-        self.flush(&mut buf)?;
+        self.flush(&mut buf, self.limits.sync_each_batch)?;
         Ok(acks)
+    }
+
+    /// When the oldest write still waiting for its `sync_data` was made.
+    pub(crate) fn unsynced_since(&self) -> Option<std::time::Instant> {
+        self.unsynced_since
+    }
+
+    /// `sync_data`s what was written and not yet synced.
+    pub(crate) fn sync(&mut self) -> Result<(), AuditError> {
+        if self.unsynced_since.is_some() {
+            self.file
+                .sync_data()
+                .map_err(|e| AuditError::io(&self.path, e))?;
+            self.unsynced_since = None;
+        }
+        Ok(())
     }
 
     /// Writes a closing checkpoint (unless the chain already ends in one) and syncs.
@@ -158,17 +185,21 @@ impl ChainWriter {
         if self.records_since_checkpoint > 0 {
             let mut buf = Vec::new();
             self.push_checkpoint(&mut buf, CheckpointReason::Close)?;
-            self.flush(&mut buf)?;
+            self.flush(&mut buf, true)?;
         }
-        Ok(())
+        self.sync()
     }
 
     fn push(&mut self, buf: &mut Vec<u8>, body: Body) -> Result<(u64, Digest), AuditError> {
-        let entry = StoredEntry::new(self.next_seq, self.head, body)?;
-        buf.extend_from_slice(&entry.to_line()?);
+        let seq = self.next_seq;
+        let hash = StoredEntry::append_line(buf, seq, &self.head, &body)?;
+        if let Body::Record(record) = &body {
+            self.summary
+                .add(record.time, record.subject.as_ref().map(|s| s.digest()));
+        }
         self.next_seq += 1;
-        self.head = entry.hash;
-        Ok((entry.seq, entry.hash))
+        self.head = hash;
+        Ok((seq, hash))
     }
 
     fn push_checkpoint(
@@ -182,21 +213,32 @@ impl ChainWriter {
         Ok(())
     }
 
-    fn flush(&mut self, buf: &mut Vec<u8>) -> Result<(), AuditError> {
+    /// Writes `buf`, then `sync_data`s everything written so far if `sync`.
+    fn flush(&mut self, buf: &mut Vec<u8>, sync: bool) -> Result<(), AuditError> {
         if buf.is_empty() {
             return Ok(());
         }
         // One write and one sync_data per batch: the fsync is the cost, shared by the batch.
         self.file
             .write_all(buf)
-            .and_then(|()| self.file.sync_data())
             .map_err(|e| AuditError::io(&self.path, e))?;
         self.segment_len += buf.len() as u64;
         buf.clear();
+        self.unsynced_since
+            .get_or_insert_with(std::time::Instant::now);
+        if sync {
+            self.sync()?;
+        }
         Ok(())
     }
 
     fn roll(&mut self) -> Result<(), AuditError> {
+        // The segment being closed is complete on disk before the next one starts.
+        self.sync()?;
+        self.summary.seal();
+        // The index is derived data that only speeds searches up: failing to write it must
+        // not stop the audit trail (a search scans a segment without one).
+        let _ = index::write(&self.path, self.segment_len, &self.summary);
         let next = Self::start_segment(
             &self.dir,
             self.segment_number + 1,
@@ -242,11 +284,13 @@ impl ChainWriter {
             records_since_checkpoint: 0,
             key,
             limits,
+            unsynced_since: None,
+            summary: SegmentSummary::default(),
             _lock: lock,
         };
         let mut buf = Vec::new();
         writer.push_checkpoint(&mut buf, CheckpointReason::SegmentStart)?;
-        writer.flush(&mut buf)?;
+        writer.flush(&mut buf, true)?;
         Ok(writer)
     }
 }
@@ -255,6 +299,7 @@ struct Tail {
     last: Option<StoredEntry>,
     len: u64,
     records_since_checkpoint: u64,
+    summary: SegmentSummary,
 }
 
 /// Reads a segment, truncates a torn tail, and returns its last complete entry.
@@ -267,6 +312,7 @@ fn recover_tail(seg: &Segment) -> Result<Tail, AuditError> {
     let mut valid_end = 0usize;
     let mut torn_at: Option<usize> = None;
     let mut records_since_checkpoint = 0;
+    let mut summary = SegmentSummary::default();
     for line in &lines {
         let parsed = line
             .complete
@@ -288,8 +334,11 @@ fn recover_tail(seg: &Segment) -> Result<Tail, AuditError> {
                         reason: "entry hash does not match its content".to_owned(),
                     });
                 }
-                match entry.body {
-                    Body::Record(_) => records_since_checkpoint += 1,
+                match &entry.body {
+                    Body::Record(record) => {
+                        records_since_checkpoint += 1;
+                        summary.add(record.time, record.subject.as_ref().map(|s| s.digest()));
+                    }
                     Body::Checkpoint(_) => records_since_checkpoint = 0,
                 }
                 valid_end = line.range.end + 1;
@@ -313,5 +362,6 @@ fn recover_tail(seg: &Segment) -> Result<Tail, AuditError> {
         last,
         len: valid_end as u64,
         records_since_checkpoint,
+        summary,
     })
 }

@@ -36,6 +36,7 @@ mod entry;
 mod error;
 mod export;
 mod hex;
+mod index;
 mod keys;
 mod record;
 mod report;
@@ -68,7 +69,7 @@ pub use subject::{SubjectHash, SubjectKey, normalise_identifier};
 pub use subject_keys::{SubjectKeysFile, parse_subject_keys, read_subject_keys};
 pub use time::Timestamp;
 pub use verify::{Problem, ProblemKind, VerifyReport, verify, verify_with_keys};
-pub use writer::{AuditLog, AuditLogOptions, PendingAck, QueuePolicy};
+pub use writer::{AuditLog, AuditLogOptions, Durability, PendingAck, QueuePolicy};
 
 /// The verifying half of an Ed25519 key (re-exported so callers need not depend on the crate).
 pub use ed25519_dalek::VerifyingKey;

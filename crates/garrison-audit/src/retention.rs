@@ -23,6 +23,8 @@ pub fn remove_segments_before(dir: &Path, cutoff: Timestamp) -> Result<Vec<PathB
         match last_time(seg)? {
             Some(t) if t < cutoff => {
                 std::fs::remove_file(&seg.path).map_err(|e| AuditError::io(&seg.path, e))?;
+                // Its index goes with it (there may be none).
+                let _ = std::fs::remove_file(crate::index::path_for(&seg.path));
                 removed.push(seg.path.clone());
             }
             _ => break,

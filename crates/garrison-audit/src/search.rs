@@ -1,13 +1,14 @@
 //! Finding records: by time range, consumer, API, purpose, decision and data subject.
 //!
 //! Search reads the segments directly and does not verify them (run [`crate::verify`] for
-//! that); it skips a torn last line, which was never acknowledged.
+//! that); it skips a torn last line, which was never acknowledged. A closed segment's index
+//! (see `index.rs`) lets it skip segments outside the time range or without the subject.
 
 use std::path::Path;
 
 use crate::entry::{Body, StoredEntry};
-use crate::segment;
 use crate::{AuditError, AuditRecord, Decision, PurposeHeader, SubjectHash, SubjectKey, Timestamp};
+use crate::{index, segment};
 
 /// Which decisions to match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +95,16 @@ pub fn search(dir: &Path, filter: &SearchFilter) -> Result<Vec<Found>, AuditErro
     let wanted: Vec<String> = filter.subjects.iter().map(|s| s.hmac_hex()).collect();
     let mut found = Vec::new();
     for seg in segment::list(dir)? {
+        let len = std::fs::metadata(&seg.path)
+            .map_err(|e| AuditError::io(&seg.path, e))?
+            .len();
+        if let Some(index) = index::read(&seg.path, len)
+            && (!index.may_hold_time(filter.from, filter.until)
+                || (!filter.subjects.is_empty()
+                    && !index.may_hold_subject(filter.subjects.iter().map(|s| s.digest()))))
+        {
+            continue;
+        }
         let (bytes, lines) = segment::read_lines(&seg.path)?;
         for line in lines.iter().filter(|l| l.complete) {
             let text = &bytes[line.range.clone()];
@@ -125,10 +136,25 @@ pub fn search(dir: &Path, filter: &SearchFilter) -> Result<Vec<Found>, AuditErro
 /// there cannot match; a line with one is still parsed and matched in full.
 fn subject_may_match(line: &[u8], wanted: &[String]) -> bool {
     const KEY: &[u8] = b"\"hmac\":\"";
-    let Some(at) = line.windows(KEY.len()).position(|w| w == KEY) else {
+    let Some(at) = find(line, KEY) else {
         return false;
     };
     let start = at + KEY.len();
     line.get(start..start + 64)
         .is_some_and(|digest| wanted.iter().any(|w| w.as_bytes() == digest))
+}
+
+/// Where `needle` first occurs in `haystack`: a scan for the needle's first byte with
+/// `position` (which the compiler vectorises), then a comparison of the rest.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(offset) = haystack.get(from..)?.iter().position(|&b| b == first) {
+        let at = from + offset;
+        if haystack.get(at + 1..at + needle.len()) == Some(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }

@@ -150,6 +150,11 @@ impl SubjectHash {
     pub fn hmac_hex(&self) -> String {
         hex::encode(&self.digest)
     }
+
+    /// The HMAC's bytes.
+    pub(crate) fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
 }
 
 impl fmt::Debug for SubjectHash {

@@ -13,6 +13,7 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::AuditError;
 use crate::entry::{Body, CheckpointReason, Digest, GENESIS, StoredEntry, key_id};
+use crate::index::{self, SegmentSummary};
 use crate::segment::{self, Line};
 
 /// The outcome of [`verify`].
@@ -100,6 +101,9 @@ pub enum ProblemKind {
     /// A checkpoint's signature does not verify under the given public key (or no key given
     /// has the checkpoint's `key_id`).
     BadSignature,
+    /// The segment's search index does not describe the segment's records, so a search could
+    /// miss some of them (the index was edited or replaced; the records themselves verify).
+    IndexMismatch,
 }
 
 // === impl VerifyReport ===
@@ -189,6 +193,9 @@ impl fmt::Display for Problem {
             ProblemKind::HashMismatch => "hash mismatch (entry edited)".to_owned(),
             ProblemKind::CheckpointMismatch => "checkpoint head does not match chain".to_owned(),
             ProblemKind::BadSignature => "checkpoint signature invalid".to_owned(),
+            ProblemKind::IndexMismatch => {
+                "the segment's search index does not match its records".to_owned()
+            }
         };
         write!(f, ": {what}")
     }
@@ -282,6 +289,7 @@ impl Verifier {
         if lines.is_empty() {
             return Err(problem(1, None, ProblemKind::MissingAnchor));
         }
+        let mut summary = SegmentSummary::default();
         // Parse every line first: telling a deletion from a move needs to look ahead.
         let parsed: Vec<Result<StoredEntry, String>> = lines
             .iter()
@@ -363,8 +371,11 @@ impl Verifier {
             if computed != entry.hash {
                 return Err(at(ProblemKind::HashMismatch));
             }
-            match entry.body {
-                Body::Record(_) => self.report.records += 1,
+            match &entry.body {
+                Body::Record(record) => {
+                    self.report.records += 1;
+                    summary.add(record.time, record.subject.as_ref().map(|s| s.digest()));
+                }
                 Body::Checkpoint(_) => {
                     self.report.checkpoints += 1;
                     self.report.last_checkpoint_seq = Some(entry.seq);
@@ -374,6 +385,13 @@ impl Verifier {
             self.report.last_seq = Some(entry.seq);
             self.report.head = Some(entry.hash);
             self.next = Some((entry.seq + 1, entry.hash));
+        }
+        // An index search would trust must say exactly what the records say.
+        summary.seal();
+        if let Some(index) = index::read(path, bytes.len() as u64)
+            && *index.summary() != summary
+        {
+            return Err(problem(0, None, ProblemKind::IndexMismatch));
         }
         Ok(())
     }

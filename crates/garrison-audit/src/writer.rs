@@ -1,10 +1,13 @@
-//! The audit log handle: a bounded queue feeding one batching writer task.
+//! The audit log handle: a bounded queue feeding one batching writer thread.
 //!
 //! The request path pays for a channel send; the writer gathers whatever has queued into one
-//! batch, writes it with one `write` and one `sync_data` on a blocking thread, and only then
-//! answers each record's acknowledgement. Records arriving during an fsync form the next batch
-//! (group commit), so batching costs no added latency; `max_batch_delay` can trade latency for
-//! fewer fsyncs.
+//! batch, writes it with one `write` and one `sync_data`, and only then answers each record's
+//! acknowledgement. Records arriving during an fsync form the next batch (group commit), so
+//! batching adds no latency and the batch grows with the load by itself.
+//!
+//! The writer is a thread of its own rather than a task handing each batch to Tokio's blocking
+//! pool: it blocks on the queue and on the disk, and nothing else needs waking to move a batch
+//! from one to the other.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +34,24 @@ pub enum QueuePolicy {
     Shed,
 }
 
+/// When a record counts as stored, and so when `append` returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// After its batch is written and `sync_data`'d: an acknowledged record survives a crash of
+    /// the process, of the operating system and a power cut. The default.
+    #[default]
+    Fsync,
+    /// After its batch is written to the file (the kernel holds it): an acknowledged record
+    /// survives a crash or `kill -9` of the process, but an operating-system crash or power cut
+    /// may lose what was written since the last `sync_data`, which happens at most
+    /// `sync_interval` after a write. The fsync then no longer sits on every request's way.
+    Write {
+        /// Longest time written records wait for their `sync_data`.
+        sync_interval: Duration,
+    },
+}
+
 /// How the log is tuned.
 #[derive(Clone, Debug)]
 // Not non_exhaustive: callers build it as `{ field, ..Default::default() }`, which keeps
@@ -42,9 +63,8 @@ pub struct AuditLogOptions {
     pub queue_policy: QueuePolicy,
     /// Most records in one write + fsync.
     pub max_batch: usize,
-    /// How long the writer waits for more records after the first of a batch; zero = take
-    /// what has queued and go.
-    pub max_batch_delay: Duration,
+    /// When a record is acknowledged: after fsync (default) or after the write.
+    pub durability: Durability,
     /// A signed checkpoint every this many records.
     pub checkpoint_interval: u64,
     /// A segment is closed and a new one started once it reaches this size.
@@ -59,7 +79,7 @@ impl Default for AuditLogOptions {
             queue_capacity: 4096,
             queue_policy: QueuePolicy::Block,
             max_batch: 512,
-            max_batch_delay: Duration::ZERO,
+            durability: Durability::Fsync,
             checkpoint_interval: 1000,
             segment_max_bytes: 64 * 1024 * 1024,
             signing_key_file: None,
@@ -75,6 +95,8 @@ type AckSender = oneshot::Sender<Result<Acknowledged, AuditError>>;
 enum Command {
     Append(AuditRecord, AckSender),
     Close(oneshot::Sender<Result<(), AuditError>>),
+    /// Wakes an idle writer so that written records get their `sync_data` in time.
+    Tick,
 }
 
 /// A handle to an open audit log; cheap to clone, one per worker if you like.
@@ -96,7 +118,8 @@ pub struct PendingAck {
 
 impl AuditLog {
     /// Opens (creating if needed) the audit store in `dir`, recovers from a crash, and starts
-    /// the writer task on the current Tokio runtime.
+    /// the writer thread. Must be called within a Tokio runtime (recovery runs on its blocking
+    /// pool).
     pub async fn open(dir: impl AsRef<Path>, options: AuditLogOptions) -> Result<Self, AuditError> {
         let dir = dir.as_ref().to_owned();
         let key_path = options
@@ -106,6 +129,7 @@ impl AuditLog {
         let limits = ChainLimits {
             segment_max_bytes: options.segment_max_bytes.max(1),
             checkpoint_interval: options.checkpoint_interval.max(1),
+            sync_each_batch: options.durability == Durability::Fsync,
         };
         let chain = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&dir).map_err(|e| AuditError::io(&dir, e))?;
@@ -116,12 +140,38 @@ impl AuditLog {
         .map_err(|_| AuditError::Closed)??;
         let public_key = chain.verifying_key();
         let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
-        tokio::spawn(run_writer(
-            rx,
-            chain,
-            options.max_batch.max(1),
-            options.max_batch_delay,
-        ));
+        let max_batch = options.max_batch.max(1);
+        let sync_interval = match options.durability {
+            Durability::Fsync => None,
+            // The ticker wakes an idle writer this often; a zero interval would spin.
+            Durability::Write { sync_interval } => {
+                Some(sync_interval.max(Duration::from_millis(1)))
+            }
+        };
+        if let Some(interval) = sync_interval {
+            // A weak handle, so the ticker never keeps the log open: it stops once every
+            // AuditLog is dropped.
+            let weak = tx.downgrade();
+            std::thread::Builder::new()
+                .name("garrison-audit-tick".to_owned())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(interval);
+                        let Some(tx) = weak.upgrade() else { return };
+                        // A full queue means a busy writer, which syncs by itself when due.
+                        if let Err(mpsc::error::TrySendError::Closed(_)) =
+                            tx.try_send(Command::Tick)
+                        {
+                            return;
+                        }
+                    }
+                })
+                .map_err(|e| AuditError::io("<audit tick thread>", e))?;
+        }
+        std::thread::Builder::new()
+            .name("garrison-audit".to_owned())
+            .spawn(move || run_writer(rx, chain, max_batch, sync_interval))
+            .map_err(|e| AuditError::io("<audit writer thread>", e))?;
         Ok(AuditLog {
             tx,
             policy: options.queue_policy,
@@ -130,8 +180,9 @@ impl AuditLog {
         })
     }
 
-    /// Appends a record and returns once it is written and `sync_data`'d: an acknowledged record
-    /// survives a crash or `kill -9`.
+    /// Appends a record and returns once it is stored as [`AuditLogOptions::durability`] says:
+    /// by default written and `sync_data`'d, so an acknowledged record survives a crash,
+    /// `kill -9` or a power cut.
     pub async fn append(&self, record: AuditRecord) -> Result<Acknowledged, AuditError> {
         self.submit(record).await?.durable().await
     }
@@ -196,39 +247,33 @@ impl PendingAck {
     }
 }
 
-async fn run_writer(
+/// The writer thread: one batch at a time, until every handle is dropped or `close` is asked.
+/// `sync_interval` is set under [`Durability::Write`]: batches are acknowledged once written,
+/// and synced when the oldest unsynced write is that old.
+fn run_writer(
     mut rx: mpsc::Receiver<Command>,
     mut chain: ChainWriter,
     max_batch: usize,
-    max_delay: Duration,
+    sync_interval: Option<Duration>,
 ) {
     // After a failed write or fsync the file's state is unknown (a failed fsync may have
     // dropped dirty pages), so the writer fails closed until the log is reopened and recovered.
     let mut failed: Option<String> = None;
     loop {
-        let Some(first) = rx.recv().await else {
+        let Some(first) = rx.blocking_recv() else {
             // Every handle dropped without close(): still leave a closing checkpoint, unless
             // the file is in an unknown state.
             if failed.is_none() {
-                let _ = tokio::task::spawn_blocking(move || chain.close()).await;
+                let _ = chain.close();
             }
             return;
         };
         let mut batch = Batch::default();
         batch.take(first);
-        let deadline = tokio::time::Instant::now() + max_delay;
         while batch.acks.len() < max_batch && batch.close.is_none() {
-            let next = if max_delay.is_zero() {
-                rx.try_recv().ok()
-            } else {
-                tokio::time::timeout_at(deadline, rx.recv())
-                    .await
-                    .ok()
-                    .flatten()
-            };
-            match next {
-                Some(c) => batch.take(c),
-                None => break,
+            match rx.try_recv() {
+                Ok(command) => batch.take(command),
+                Err(_) => break,
             }
         }
         let Batch {
@@ -236,23 +281,20 @@ async fn run_writer(
             acks: acks_for,
             close,
         } = batch;
+        if let (Some(interval), None) = (sync_interval, &failed)
+            && chain
+                .unsynced_since()
+                .is_some_and(|t| t.elapsed() >= interval)
+            && let Err(e) = chain.sync()
+        {
+            failed = Some(e.to_string());
+        }
         if let Some(reason) = &failed {
             for ack in acks_for {
                 let _ = ack.send(Err(AuditError::WriterFailed(reason.clone())));
             }
         } else if !records.is_empty() {
-            let joined = tokio::task::spawn_blocking(move || {
-                let result = chain.write_batch(records);
-                (chain, result)
-            })
-            .await;
-            let Ok((returned, result)) = joined else {
-                // The blocking task panicked and took the chain with it; dropping the acks
-                // tells every waiter the log is closed.
-                return;
-            };
-            chain = returned;
-            match result {
+            match chain.write_batch(records) {
                 Ok(done) => {
                     for (ack, result) in acks_for.into_iter().zip(done) {
                         let _ = ack.send(Ok(result));
@@ -271,14 +313,10 @@ async fn run_writer(
             // The chain (and with it the store's lock) is dropped before answering, so a caller
             // may reopen the store as soon as close() returns.
             let result = match failed {
-                Some(reason) => {
-                    drop(chain);
-                    Err(AuditError::WriterFailed(reason))
-                }
-                None => tokio::task::spawn_blocking(move || chain.close())
-                    .await
-                    .unwrap_or(Err(AuditError::Closed)),
+                Some(reason) => Err(AuditError::WriterFailed(reason)),
+                None => chain.close(),
             };
+            drop(chain);
             let _ = done.send(result);
             return;
         }
@@ -300,6 +338,7 @@ impl Batch {
                 self.acks.push(ack);
             }
             Command::Close(done) => self.close = Some(done),
+            Command::Tick => {}
         }
     }
 }

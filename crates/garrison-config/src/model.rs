@@ -48,6 +48,10 @@ pub struct AuditSettings {
     /// `true` to shed records (and count them) when the queue is full; `false` (the default)
     /// makes requests wait: fail closed, as personal data needs.
     pub shed_when_full: bool,
+    /// When a record counts as stored and its response may leave: `None` after its fsync
+    /// (the default: survives a power cut); `Some(interval)` after its write (survives the
+    /// process being killed), with an fsync at most `interval` later.
+    pub write_then_sync: Option<std::time::Duration>,
     /// The Ed25519 signing key file for checkpoints; `None` keeps it in the store directory.
     pub signing_key: Option<PathBuf>,
     /// The subject-keys file: the first key hashes the data subject an upstream names (in

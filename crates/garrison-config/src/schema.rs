@@ -40,6 +40,8 @@ pub(crate) struct RawConfig {
 pub(crate) struct RawAudit {
     pub(crate) dir: Text,
     pub(crate) queue: Option<Text>,
+    pub(crate) durability: Option<Text>,
+    pub(crate) sync_interval: Option<Text>,
     pub(crate) signing_key: Option<Text>,
     pub(crate) subject_keys: Option<Text>,
 }

@@ -230,6 +230,10 @@ async fn open_audit(
         } else {
             garrison_audit::QueuePolicy::Block
         },
+        durability: match settings.write_then_sync {
+            None => garrison_audit::Durability::Fsync,
+            Some(sync_interval) => garrison_audit::Durability::Write { sync_interval },
+        },
         signing_key_file: settings.signing_key.clone(),
         ..Default::default()
     };

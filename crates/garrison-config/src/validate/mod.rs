@@ -241,9 +241,38 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
                 false
             }
         };
+        let write_then_sync = match a.durability.as_ref().map(|d| d.as_str()) {
+            None | Some("fsync") => {
+                if let Some(text) = &a.sync_interval {
+                    c.fail(
+                        text,
+                        "audit.sync_interval",
+                        "applies only to `durability: write` (under fsync every batch is synced)",
+                    );
+                }
+                None
+            }
+            Some("write") => Some(c.duration(
+                &a.sync_interval,
+                "audit.sync_interval",
+                Duration::from_millis(100),
+            )),
+            Some(_) => {
+                if let Some(text) = &a.durability {
+                    c.fail(
+                        text,
+                        "audit.durability",
+                        "expected fsync (a record is acknowledged once synced to disk) or \
+                         write (once written; synced within sync_interval)",
+                    );
+                }
+                None
+            }
+        };
         AuditSettings {
             dir: c.base.join(a.dir.as_str()),
             shed_when_full,
+            write_then_sync,
             signing_key: a.signing_key.as_ref().map(|k| c.base.join(k.as_str())),
             subject_keys: a.subject_keys.as_ref().map(|k| c.base.join(k.as_str())),
         }

@@ -267,3 +267,45 @@ fn an_audited_route_needs_an_audit_store() {
         &["expected block (fail closed) or shed"],
     );
 }
+
+#[test]
+fn audit_durability_is_fsync_unless_write_is_chosen() {
+    let yaml = mistake("    timeout: 3s\n", "    timeout: 3s\n    audit: true\n");
+    let fsync = accepted("audit-fsync", &format!("{yaml}audit:\n  dir: a\n"));
+    assert_eq!(fsync.audit.expect("audit").write_then_sync, None);
+    let write = accepted(
+        "audit-write",
+        &format!("{yaml}audit:\n  dir: a\n  durability: write\n  sync_interval: 20ms\n"),
+    );
+    assert_eq!(
+        write.audit.expect("audit").write_then_sync,
+        Some(std::time::Duration::from_millis(20))
+    );
+    let default_interval = accepted(
+        "audit-write-default",
+        &format!("{yaml}audit:\n  dir: a\n  durability: write\n"),
+    );
+    assert_eq!(
+        default_interval.audit.expect("audit").write_then_sync,
+        Some(std::time::Duration::from_millis(100))
+    );
+
+    let bad = format!("{yaml}audit:\n  dir: a\n  durability: lazy\n");
+    let (_s, file, problems) = rejected("audit-durability", &bad);
+    assert_only(
+        &problems,
+        &file,
+        position(&bad, "lazy"),
+        "audit.durability",
+        &["expected fsync", "or write"],
+    );
+    let stray = format!("{yaml}audit:\n  dir: a\n  sync_interval: 5ms\n");
+    let (_s, file, problems) = rejected("audit-stray-interval", &stray);
+    assert_only(
+        &problems,
+        &file,
+        position(&stray, "5ms"),
+        "audit.sync_interval",
+        &["only to `durability: write`"],
+    );
+}
