@@ -89,6 +89,9 @@ impl Default for AuditLogOptions {
 
 type AckSender = oneshot::Sender<Result<Acknowledged, AuditError>>;
 
+/// A batch's answers, for the runtime to deliver.
+type Answers = Vec<(AckSender, Result<Acknowledged, AuditError>)>;
+
 // Nearly every message is an Append, so boxing the record would add an allocation per record
 // to save queue memory only on the rare Close.
 #[allow(clippy::large_enum_variant)]
@@ -141,6 +144,17 @@ impl AuditLog {
         let public_key = chain.verifying_key();
         let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
         let max_batch = options.max_batch.max(1);
+        // The writer hands each batch's answers to a task on the runtime in one message, which
+        // answers the waiting requests there: one wake-up from the writer thread per batch, not
+        // one per record (each of which could switch threads twice on a shared core).
+        let (answers_tx, mut answers_rx) = mpsc::unbounded_channel::<Answers>();
+        tokio::spawn(async move {
+            while let Some(answers) = answers_rx.recv().await {
+                for (ack, answer) in answers {
+                    let _ = ack.send(answer);
+                }
+            }
+        });
         let sync_interval = match options.durability {
             Durability::Fsync => None,
             // The ticker wakes an idle writer this often; a zero interval would spin.
@@ -170,7 +184,7 @@ impl AuditLog {
         }
         std::thread::Builder::new()
             .name("garrison-audit".to_owned())
-            .spawn(move || run_writer(rx, chain, max_batch, sync_interval))
+            .spawn(move || run_writer(rx, chain, max_batch, sync_interval, answers_tx))
             .map_err(|e| AuditError::io("<audit writer thread>", e))?;
         Ok(AuditLog {
             tx,
@@ -255,7 +269,12 @@ fn run_writer(
     mut chain: ChainWriter,
     max_batch: usize,
     sync_interval: Option<Duration>,
+    answers: mpsc::UnboundedSender<Answers>,
 ) {
+    // If the runtime (and its answering task) is gone, nobody waits for an answer any more.
+    let answer = |batch: Answers| {
+        let _ = answers.send(batch);
+    };
     // After a failed write or fsync the file's state is unknown (a failed fsync may have
     // dropped dirty pages), so the writer fails closed until the log is reopened and recovered.
     let mut failed: Option<String> = None;
@@ -268,6 +287,10 @@ fn run_writer(
             }
             return;
         };
+        // Let whoever woke us queue more before the batch is taken: where the writer shares a
+        // core with the request path, a wake-up per record would cost two context switches per
+        // request; after a yield, the records of every request served meanwhile go together.
+        std::thread::yield_now();
         let mut batch = Batch::default();
         batch.take(first);
         while batch.acks.len() < max_batch && batch.close.is_none() {
@@ -290,21 +313,25 @@ fn run_writer(
             failed = Some(e.to_string());
         }
         if let Some(reason) = &failed {
-            for ack in acks_for {
-                let _ = ack.send(Err(AuditError::WriterFailed(reason.clone())));
-            }
+            answer(
+                acks_for
+                    .into_iter()
+                    .map(|ack| (ack, Err(AuditError::WriterFailed(reason.clone()))))
+                    .collect(),
+            );
         } else if !records.is_empty() {
             match chain.write_batch(records) {
                 Ok(done) => {
-                    for (ack, result) in acks_for.into_iter().zip(done) {
-                        let _ = ack.send(Ok(result));
-                    }
+                    answer(acks_for.into_iter().zip(done.into_iter().map(Ok)).collect());
                 }
                 Err(e) => {
                     let reason = e.to_string();
-                    for ack in acks_for {
-                        let _ = ack.send(Err(AuditError::WriterFailed(reason.clone())));
-                    }
+                    answer(
+                        acks_for
+                            .into_iter()
+                            .map(|ack| (ack, Err(AuditError::WriterFailed(reason.clone()))))
+                            .collect(),
+                    );
                     failed = Some(reason);
                 }
             }
