@@ -12,6 +12,7 @@ use ed25519_dalek::SigningKey;
 use crate::entry::{Body, Checkpoint, CheckpointReason, Digest, GENESIS, StoredEntry};
 use crate::index::{self, SegmentSummary};
 use crate::segment::{self, Segment};
+use crate::stats::Counters;
 use crate::{AuditError, AuditRecord};
 
 /// Where a record went: acknowledged only once it is on disk.
@@ -48,6 +49,8 @@ pub(crate) struct ChainWriter {
     unsynced_since: Option<std::time::Instant>,
     /// The current segment's record times and subjects, for its index when it is closed.
     summary: SegmentSummary,
+    /// What the writer has done, read by metrics.
+    pub(crate) counters: std::sync::Arc<Counters>,
     /// Held for the writer's lifetime: the OS releases it when the process dies, so a crash
     /// never leaves a stale lock.
     _lock: std::sync::Arc<File>,
@@ -107,6 +110,7 @@ impl ChainWriter {
                     limits,
                     unsynced_since: None,
                     summary: tail.summary,
+                    counters: Default::default(),
                     _lock: lock,
                 })
             }
@@ -143,6 +147,7 @@ impl ChainWriter {
         &mut self,
         records: Vec<AuditRecord>,
     ) -> Result<Vec<Acknowledged>, AuditError> {
+        self.counters.batch(records.len());
         let mut acks = Vec::with_capacity(records.len());
         let mut buf = Vec::new();
         for record in records {
@@ -172,9 +177,11 @@ impl ChainWriter {
     /// `sync_data`s what was written and not yet synced.
     pub(crate) fn sync(&mut self) -> Result<(), AuditError> {
         if self.unsynced_since.is_some() {
+            let started = std::time::Instant::now();
             self.file
                 .sync_data()
                 .map_err(|e| AuditError::io(&self.path, e))?;
+            self.counters.sync(started.elapsed());
             self.unsynced_since = None;
         }
         Ok(())
@@ -192,10 +199,15 @@ impl ChainWriter {
 
     fn push(&mut self, buf: &mut Vec<u8>, body: Body) -> Result<(u64, Digest), AuditError> {
         let seq = self.next_seq;
+        // Where the line will start in the segment: after what is written and what is pending.
+        let offset = self.segment_len + buf.len() as u64;
         let hash = StoredEntry::append_line(buf, seq, &self.head, &body)?;
         if let Body::Record(record) = &body {
-            self.summary
-                .add(record.time, record.subject.as_ref().map(|s| s.digest()));
+            self.summary.add(
+                record.time,
+                record.subject.as_ref().map(|s| s.digest()),
+                offset,
+            );
         }
         self.next_seq += 1;
         self.head = hash;
@@ -248,7 +260,10 @@ impl ChainWriter {
             self.limits,
             self._lock.clone(),
         )?;
+        // The counters live on across segments (an `Arc` the log's handle also holds).
+        let counters = std::mem::take(&mut self.counters);
         *self = next;
+        self.counters = counters;
         Ok(())
     }
 
@@ -286,6 +301,7 @@ impl ChainWriter {
             limits,
             unsynced_since: None,
             summary: SegmentSummary::default(),
+            counters: Default::default(),
             _lock: lock,
         };
         let mut buf = Vec::new();
@@ -337,7 +353,12 @@ fn recover_tail(seg: &Segment) -> Result<Tail, AuditError> {
                 match &entry.body {
                     Body::Record(record) => {
                         records_since_checkpoint += 1;
-                        summary.add(record.time, record.subject.as_ref().map(|s| s.digest()));
+                        let offset = line.range.start as u64;
+                        summary.add(
+                            record.time,
+                            record.subject.as_ref().map(|s| s.digest()),
+                            offset,
+                        );
                     }
                     Body::Checkpoint(_) => records_since_checkpoint = 0,
                 }

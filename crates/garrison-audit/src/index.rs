@@ -2,22 +2,23 @@
 //! reads only the segments that can hold a match.
 //!
 //! `segment-NNNNNNNN.index` holds, for the segment of the same number: its length when it was
-//! closed, the earliest and latest record times, and the sorted, distinct subject digests of its
-//! records. It is derived data, outside the chain: a missing, damaged or stale index (one whose
+//! closed, the earliest and latest record times, and for every record naming a subject, the
+//! subject's digest and the byte offset of the record's line, sorted — so a subject search reads
+//! only that person's lines. It is derived data, outside the chain: a missing, damaged or stale index (one whose
 //! segment length differs) is ignored and the segment is scanned, so an index can only speed a
 //! search up. Verification recomputes every index it finds and reports one that would hide a
 //! record from a search ([`crate::ProblemKind::IndexMismatch`]).
 //!
 //! Layout (integers little-endian): the magic `GAUDIDX1`, segment length `u64`, first and last
 //! record time `i64` (Unix microseconds; `i64::MAX` and `i64::MIN` when the segment holds no
-//! record), digest count `u64`, the digests (32 bytes each, ascending), then SHA-256 of all the
-//! bytes before it.
+//! record), entry count `u64`, the entries (a 32-byte digest and a `u64` line offset each,
+//! ascending by digest, then offset), then the CRC-32 of all the bytes before it (`u32`). The
+//! checksum catches damage, not forgery: verification, not the checksum, answers an edited index.
+//! A search reads the index and searches its entries where they lie, without decoding them.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest as _, Sha256};
 
 use crate::AuditError;
 use crate::Timestamp;
@@ -25,6 +26,8 @@ use crate::Timestamp;
 const MAGIC: &[u8; 8] = b"GAUDIDX1";
 const HEADER: usize = 8 + 8 + 8 + 8 + 8;
 const DIGEST: usize = 32;
+const ENTRY: usize = DIGEST + 8;
+const CHECKSUM: usize = 4;
 
 /// What one segment's records hold, gathered as they are written or read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,14 +36,18 @@ pub(crate) struct SegmentSummary {
     pub(crate) first: i64,
     /// The latest record time.
     pub(crate) last: i64,
-    /// Subject digests, in any order until [`SegmentSummary::seal`].
-    pub(crate) subjects: Vec<[u8; 32]>,
+    /// Subject digests and the offsets of their records' lines, in any order until
+    /// [`SegmentSummary::seal`].
+    pub(crate) subjects: Vec<([u8; 32], u64)>,
 }
 
-/// An index read from disk.
+/// An index read from disk: its times, and its entries as stored.
 #[derive(Debug)]
 pub(crate) struct SegmentIndex {
-    summary: SegmentSummary,
+    first: i64,
+    last: i64,
+    /// `ENTRY`-byte entries, sorted.
+    entries: Vec<u8>,
 }
 
 impl Default for SegmentSummary {
@@ -56,35 +63,35 @@ impl Default for SegmentSummary {
 // === impl SegmentSummary ===
 
 impl SegmentSummary {
-    /// Notes one record.
-    pub(crate) fn add(&mut self, time: Timestamp, subject: Option<&[u8; 32]>) {
+    /// Notes one record, whose line starts `offset` bytes into the segment.
+    pub(crate) fn add(&mut self, time: Timestamp, subject: Option<&[u8; 32]>, offset: u64) {
         let micros = time.unix_micros();
         self.first = self.first.min(micros);
         self.last = self.last.max(micros);
         if let Some(digest) = subject {
-            self.subjects.push(*digest);
+            self.subjects.push((*digest, offset));
         }
     }
 
-    /// Sorts and deduplicates the subjects.
+    /// Sorts the entries.
     pub(crate) fn seal(&mut self) {
         self.subjects.sort_unstable();
-        self.subjects.dedup();
     }
 
     /// The index bytes for a segment of `segment_len` bytes.
     fn encode(&self, segment_len: u64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER + self.subjects.len() * DIGEST + DIGEST);
+        let mut out = Vec::with_capacity(HEADER + self.subjects.len() * ENTRY + CHECKSUM);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&segment_len.to_le_bytes());
         out.extend_from_slice(&self.first.to_le_bytes());
         out.extend_from_slice(&self.last.to_le_bytes());
         out.extend_from_slice(&(self.subjects.len() as u64).to_le_bytes());
-        for digest in &self.subjects {
+        for (digest, offset) in &self.subjects {
             out.extend_from_slice(digest);
+            out.extend_from_slice(&offset.to_le_bytes());
         }
-        let check = Sha256::digest(&out);
-        out.extend_from_slice(&check);
+        let check = crc32fast::hash(&out);
+        out.extend_from_slice(&check.to_le_bytes());
         out
     }
 }
@@ -94,21 +101,62 @@ impl SegmentSummary {
 impl SegmentIndex {
     /// Whether a record at or after `from` and before `until` may be in the segment.
     pub(crate) fn may_hold_time(&self, from: Option<Timestamp>, until: Option<Timestamp>) -> bool {
-        from.is_none_or(|f| self.summary.last >= f.unix_micros())
-            && until.is_none_or(|u| self.summary.first < u.unix_micros())
+        from.is_none_or(|f| self.last >= f.unix_micros())
+            && until.is_none_or(|u| self.first < u.unix_micros())
     }
 
-    /// Whether any of `digests` may be in the segment.
-    pub(crate) fn may_hold_subject<'a>(
-        &self,
-        mut digests: impl Iterator<Item = &'a [u8; 32]>,
-    ) -> bool {
-        digests.any(|d| self.summary.subjects.binary_search(d).is_ok())
+    fn len(&self) -> usize {
+        self.entries.len() / ENTRY
     }
 
-    /// What the index says.
-    pub(crate) fn summary(&self) -> &SegmentSummary {
-        &self.summary
+    fn digest(&self, i: usize) -> &[u8] {
+        &self.entries[i * ENTRY..i * ENTRY + DIGEST]
+    }
+
+    fn offset(&self, i: usize) -> u64 {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&self.entries[i * ENTRY + DIGEST..(i + 1) * ENTRY]);
+        u64::from_le_bytes(bytes)
+    }
+
+    /// The offsets of the lines of the records about any of `digests`, ascending.
+    pub(crate) fn lines_about<'a>(&self, digests: impl Iterator<Item = &'a [u8; 32]>) -> Vec<u64> {
+        let mut offsets = Vec::new();
+        for digest in digests {
+            // The first entry not below `digest`, by bisection over the stored entries.
+            let (mut low, mut high) = (0, self.len());
+            while low < high {
+                let middle = low + (high - low) / 2;
+                if self.digest(middle) < digest.as_slice() {
+                    low = middle + 1;
+                } else {
+                    high = middle;
+                }
+            }
+            offsets.extend(
+                (low..self.len())
+                    .take_while(|&i| self.digest(i) == digest.as_slice())
+                    .map(|i| self.offset(i)),
+            );
+        }
+        offsets.sort_unstable();
+        offsets.dedup();
+        offsets
+    }
+
+    /// Everything the index says, decoded (for verification).
+    pub(crate) fn summary(&self) -> SegmentSummary {
+        SegmentSummary {
+            first: self.first,
+            last: self.last,
+            subjects: (0..self.len())
+                .map(|i| {
+                    let mut digest = [0u8; 32];
+                    digest.copy_from_slice(self.digest(i));
+                    (digest, self.offset(i))
+                })
+                .collect(),
+        }
     }
 }
 
@@ -144,12 +192,16 @@ pub(crate) fn write(
 /// the segment as it is now (`segment_len` bytes); `None` otherwise (scan the segment).
 pub(crate) fn read(segment_path: &Path, segment_len: u64) -> Option<SegmentIndex> {
     let bytes = fs::read(path_for(segment_path)).ok()?;
-    decode(&bytes, segment_len)
+    decode(bytes, segment_len)
 }
 
-fn decode(bytes: &[u8], segment_len: u64) -> Option<SegmentIndex> {
-    let (body, check) = bytes.split_at_checked(bytes.len().checked_sub(DIGEST)?)?;
-    if body.len() < HEADER || &body[..8] != MAGIC || Sha256::digest(body).as_slice() != check {
+fn decode(mut bytes: Vec<u8>, segment_len: u64) -> Option<SegmentIndex> {
+    let body_len = bytes.len().checked_sub(CHECKSUM)?;
+    let (body, check) = bytes.split_at(body_len);
+    if body.len() < HEADER
+        || &body[..8] != MAGIC
+        || crc32fast::hash(body).to_le_bytes().as_slice() != check
+    {
         return None;
     }
     let word = |at: usize| -> Option<[u8; 8]> { body.get(at..at + 8)?.try_into().ok() };
@@ -159,24 +211,16 @@ fn decode(bytes: &[u8], segment_len: u64) -> Option<SegmentIndex> {
     let first = i64::from_le_bytes(word(16)?);
     let last = i64::from_le_bytes(word(24)?);
     let count = usize::try_from(u64::from_le_bytes(word(32)?)).ok()?;
-    let digests = &body[HEADER..];
-    if digests.len() != count.checked_mul(DIGEST)? {
+    if body.len() - HEADER != count.checked_mul(ENTRY)? {
         return None;
     }
-    let subjects: Vec<[u8; 32]> = digests
-        .chunks_exact(DIGEST)
-        .filter_map(|c| c.try_into().ok())
-        .collect();
-    // Binary search needs them sorted; a hand-edited order is as bad as a damaged file.
-    if !subjects.windows(2).all(|w| w[0] < w[1]) {
-        return None;
-    }
+    // The entries stay where they were read: drop the checksum, then the header.
+    bytes.truncate(body_len);
+    bytes.drain(..HEADER);
     Some(SegmentIndex {
-        summary: SegmentSummary {
-            first,
-            last,
-            subjects,
-        },
+        first,
+        last,
+        entries: bytes,
     })
 }
 
@@ -186,10 +230,10 @@ mod tests {
 
     fn summary() -> SegmentSummary {
         let mut s = SegmentSummary::default();
-        s.add(Timestamp::from_unix_micros(500), Some(&[9u8; 32]));
-        s.add(Timestamp::from_unix_micros(100), None);
-        s.add(Timestamp::from_unix_micros(300), Some(&[1u8; 32]));
-        s.add(Timestamp::from_unix_micros(200), Some(&[9u8; 32]));
+        s.add(Timestamp::from_unix_micros(500), Some(&[9u8; 32]), 0);
+        s.add(Timestamp::from_unix_micros(100), None, 610);
+        s.add(Timestamp::from_unix_micros(300), Some(&[1u8; 32]), 1220);
+        s.add(Timestamp::from_unix_micros(200), Some(&[9u8; 32]), 1830);
         s.seal();
         s
     }
@@ -197,11 +241,18 @@ mod tests {
     #[test]
     fn an_index_round_trips_and_answers() {
         let s = summary();
-        assert_eq!(s.subjects, vec![[1u8; 32], [9u8; 32]]);
-        let index = decode(&s.encode(4096), 4096).unwrap();
-        assert_eq!(index.summary(), &s);
-        assert!(index.may_hold_subject([[9u8; 32]].iter()));
-        assert!(!index.may_hold_subject([[2u8; 32]].iter()));
+        assert_eq!(
+            s.subjects,
+            vec![([1u8; 32], 1220), ([9u8; 32], 0), ([9u8; 32], 1830)]
+        );
+        let index = decode(s.encode(4096), 4096).unwrap();
+        assert_eq!(index.summary(), s);
+        assert_eq!(index.lines_about([[9u8; 32]].iter()), [0, 1830]);
+        assert_eq!(
+            index.lines_about([[9u8; 32], [1u8; 32]].iter()),
+            [0, 1220, 1830]
+        );
+        assert!(index.lines_about([[2u8; 32]].iter()).is_empty());
         let t = Timestamp::from_unix_micros;
         assert!(index.may_hold_time(Some(t(500)), None));
         assert!(!index.may_hold_time(Some(t(501)), None));
@@ -212,13 +263,16 @@ mod tests {
     #[test]
     fn a_stale_or_damaged_index_is_not_used() {
         let bytes = summary().encode(4096);
-        assert!(decode(&bytes, 4097).is_none(), "the segment changed length");
+        assert!(
+            decode(bytes.clone(), 4097).is_none(),
+            "the segment changed length"
+        );
         for at in [0, 9, 20, HEADER + 3, bytes.len() - 1] {
             let mut damaged = bytes.clone();
             damaged[at] ^= 1;
-            assert!(decode(&damaged, 4096).is_none(), "flipped byte {at}");
+            assert!(decode(damaged, 4096).is_none(), "flipped byte {at}");
         }
-        assert!(decode(&bytes[..bytes.len() - 1], 4096).is_none());
-        assert!(decode(b"", 4096).is_none());
+        assert!(decode(bytes[..bytes.len() - 1].to_vec(), 4096).is_none());
+        assert!(decode(Vec::new(), 4096).is_none());
     }
 }

@@ -43,6 +43,7 @@ mod report;
 mod retention;
 mod search;
 mod segment;
+mod stats;
 mod subject;
 mod subject_keys;
 mod time;
@@ -65,6 +66,7 @@ pub use report::{
 pub use retention::remove_segments_before;
 pub use search::{DecisionFilter, Found, SearchFilter, search};
 pub use segment::{Segment, list as list_segments};
+pub use stats::{SYNC_BUCKETS_US, WriterStats};
 pub use subject::{SubjectHash, SubjectKey, normalise_identifier};
 pub use subject_keys::{SubjectKeysFile, parse_subject_keys, read_subject_keys};
 pub use time::Timestamp;

@@ -98,12 +98,16 @@ pub fn search(dir: &Path, filter: &SearchFilter) -> Result<Vec<Found>, AuditErro
         let len = std::fs::metadata(&seg.path)
             .map_err(|e| AuditError::io(&seg.path, e))?
             .len();
-        if let Some(index) = index::read(&seg.path, len)
-            && (!index.may_hold_time(filter.from, filter.until)
-                || (!filter.subjects.is_empty()
-                    && !index.may_hold_subject(filter.subjects.iter().map(|s| s.digest()))))
-        {
-            continue;
+        if let Some(index) = index::read(&seg.path, len) {
+            if !index.may_hold_time(filter.from, filter.until) {
+                continue;
+            }
+            if !filter.subjects.is_empty() {
+                // Only the lines the index names: a person's few records, not the segment.
+                let offsets = index.lines_about(filter.subjects.iter().map(|s| s.digest()));
+                found.extend(read_indexed(&seg.path, &offsets, filter)?);
+                continue;
+            }
         }
         let (bytes, lines) = segment::read_lines(&seg.path)?;
         for line in lines.iter().filter(|l| l.complete) {
@@ -125,6 +129,44 @@ pub fn search(dir: &Path, filter: &SearchFilter) -> Result<Vec<Found>, AuditErro
                     record,
                 });
             }
+        }
+    }
+    Ok(found)
+}
+
+/// The records at `offsets` (line starts, ascending) of the segment at `path` that match.
+fn read_indexed(
+    path: &Path,
+    offsets: &[u64],
+    filter: &SearchFilter,
+) -> Result<Vec<Found>, AuditError> {
+    use std::io::{BufRead, BufReader, Seek, SeekFrom};
+    let mut found = Vec::new();
+    if offsets.is_empty() {
+        return Ok(found);
+    }
+    let io = |e| AuditError::io(path, e);
+    let mut file = BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let mut line = Vec::new();
+    for &offset in offsets {
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        line.clear();
+        file.read_until(b'\n', &mut line).map_err(io)?;
+        let entry: StoredEntry = line
+            .strip_suffix(b"\n")
+            .and_then(|text| serde_json::from_slice(text).ok())
+            .ok_or_else(|| AuditError::Corrupt {
+                path: path.to_owned(),
+                line: 0,
+                reason: format!("the index names byte {offset}, where no entry starts"),
+            })?;
+        if let Body::Record(record) = entry.body
+            && filter.matches(&record)
+        {
+            found.push(Found {
+                seq: entry.seq,
+                record,
+            });
         }
     }
     Ok(found)

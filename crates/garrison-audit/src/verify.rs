@@ -374,7 +374,12 @@ impl Verifier {
             match &entry.body {
                 Body::Record(record) => {
                     self.report.records += 1;
-                    summary.add(record.time, record.subject.as_ref().map(|s| s.digest()));
+                    let offset = line.range.start as u64;
+                    summary.add(
+                        record.time,
+                        record.subject.as_ref().map(|s| s.digest()),
+                        offset,
+                    );
                 }
                 Body::Checkpoint(_) => {
                     self.report.checkpoints += 1;
@@ -389,7 +394,7 @@ impl Verifier {
         // An index search would trust must say exactly what the records say.
         summary.seal();
         if let Some(index) = index::read(path, bytes.len() as u64)
-            && *index.summary() != summary
+            && index.summary() != summary
         {
             return Err(problem(0, None, ProblemKind::IndexMismatch));
         }

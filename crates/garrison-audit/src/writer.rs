@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::chain::{Acknowledged, ChainLimits, ChainWriter};
 use crate::keys::{self, SIGNING_KEY_FILE};
+use crate::stats::{Counters, WriterStats};
 use crate::{AuditError, AuditRecord};
 
 /// What `append` does when the queue is full.
@@ -109,6 +110,7 @@ pub struct AuditLog {
     policy: QueuePolicy,
     shed: Arc<AtomicU64>,
     public_key: VerifyingKey,
+    counters: Arc<Counters>,
 }
 
 /// A record accepted into the queue, not yet durable.
@@ -142,6 +144,7 @@ impl AuditLog {
         .await
         .map_err(|_| AuditError::Closed)??;
         let public_key = chain.verifying_key();
+        let counters = chain.counters.clone();
         let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
         let max_batch = options.max_batch.max(1);
         // The writer hands each batch's answers to a task on the runtime in one message, which
@@ -191,6 +194,7 @@ impl AuditLog {
             policy: options.queue_policy,
             shed: Arc::new(AtomicU64::new(0)),
             public_key,
+            counters,
         })
     }
 
@@ -233,6 +237,11 @@ impl AuditLog {
     /// requests are about to wait, or records to be shed).
     pub fn queue_depth(&self) -> usize {
         self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// What the writer has done since open: batches, records, and its `sync_data` durations.
+    pub fn stats(&self) -> WriterStats {
+        self.counters.read()
     }
 
     /// The public key that verifies this log's checkpoints.

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use garrison_audit::{
     AuditLog, AuditLogOptions, ProblemKind, SearchFilter, SubjectKey, Timestamp, search, verify,
 };
-use sha2::{Digest as _, Sha256};
 use support::{public_key, record, runtime, temp_dir};
 
 const PEOPLE: [&str; 5] = [
@@ -148,25 +147,33 @@ fn an_index_edited_to_hide_a_person_is_reported_and_a_damaged_one_ignored() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The index bytes without the digest `hex`, with a count and checksum that fit again (the
-/// layout documented in the crate's `index.rs`).
+/// The index bytes without the entries of the digest `hex`, with a count and checksum that fit
+/// again (the layout documented in the crate's `index.rs`: 40-byte header, entries of a 32-byte
+/// digest and an 8-byte offset, CRC-32 of the rest).
 fn without_digest(index: &[u8], hex: &str) -> Vec<u8> {
     const HEADER: usize = 40;
-    let body = &index[..index.len() - 32];
-    let digests: Vec<&[u8]> = body[HEADER..]
-        .chunks(32)
-        .filter(|d| d.iter().map(|b| format!("{b:02x}")).collect::<String>() != hex)
+    const ENTRY: usize = 40;
+    let body = &index[..index.len() - 4];
+    let entries: Vec<&[u8]> = body[HEADER..]
+        .chunks(ENTRY)
+        .filter(|e| {
+            e[..32]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                != hex
+        })
         .collect();
     assert!(
-        digests.len() < (body.len() - HEADER) / 32,
+        entries.len() < (body.len() - HEADER) / ENTRY,
         "the digest was there"
     );
     let mut out = body[..32].to_vec();
-    out.extend_from_slice(&(digests.len() as u64).to_le_bytes());
-    for d in digests {
-        out.extend_from_slice(d);
+    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    for e in entries {
+        out.extend_from_slice(e);
     }
-    let check = Sha256::digest(&out);
-    out.extend_from_slice(&check);
+    let check = crc32fast::hash(&out);
+    out.extend_from_slice(&check.to_le_bytes());
     out
 }

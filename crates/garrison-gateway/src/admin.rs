@@ -73,7 +73,9 @@ async fn handle(
             }
         }
         (&Method::GET, "/metrics") => {
-            let mut response = Response::new(Full::new(Bytes::from(state.shared.metrics.render())));
+            let mut response = Response::new(Full::new(Bytes::from(
+                state.shared.metrics.render(state.shared.audit.as_deref()),
+            )));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -145,8 +145,9 @@ impl Metrics {
         *self.gauges.lock().unwrap_or_else(PoisonError::into_inner) = gauges;
     }
 
-    /// The Prometheus text exposition of every series.
-    pub(crate) fn render(&self) -> String {
+    /// The Prometheus text exposition of every series, with the audit writer's when there is
+    /// an audit trail.
+    pub(crate) fn render(&self, audit: Option<&garrison_audit::AuditLog>) -> String {
         let mut out = String::with_capacity(16 * 1024);
         let routes = self
             .routes
@@ -244,8 +245,41 @@ impl Metrics {
             }
             let _ = writeln!(out, "{series} {}", gauge());
         }
+        if let Some(log) = audit {
+            write_audit(&mut out, &log.stats());
+        }
         out
     }
+}
+
+/// The audit writer's counters and its `sync_data` latency histogram.
+fn write_audit(out: &mut String, stats: &garrison_audit::WriterStats) {
+    let _ = writeln!(
+        out,
+        "# HELP garrison_audit_records_total Audit records written.\n# TYPE garrison_audit_records_total counter\ngarrison_audit_records_total {}",
+        stats.records
+    );
+    let _ = writeln!(
+        out,
+        "# HELP garrison_audit_batches_total Audit batches written (records per batch = records / batches).\n# TYPE garrison_audit_batches_total counter\ngarrison_audit_batches_total {}",
+        stats.batches
+    );
+    out.push_str("# HELP garrison_audit_fsync_duration_seconds Time each sync_data of the audit store took.\n# TYPE garrison_audit_fsync_duration_seconds histogram\n");
+    for (bound, count) in garrison_audit::SYNC_BUCKETS_US
+        .iter()
+        .zip(stats.sync_buckets)
+    {
+        let _ = writeln!(
+            out,
+            "garrison_audit_fsync_duration_seconds_bucket{{le=\"{}\"}} {count}",
+            *bound as f64 / 1e6
+        );
+    }
+    let _ = writeln!(
+        out,
+        "garrison_audit_fsync_duration_seconds_bucket{{le=\"+Inf\"}} {}\ngarrison_audit_fsync_duration_seconds_sum {}\ngarrison_audit_fsync_duration_seconds_count {}",
+        stats.syncs, stats.sync_seconds, stats.syncs
+    );
 }
 
 fn write_counters(out: &mut String, route: &str, consumer: &str, counters: &StatusCounters) {
@@ -286,7 +320,7 @@ mod tests {
         route.for_consumer("dvla").record(200);
         route.anonymous.record(401);
         route.latency.observe(Duration::from_millis(3));
-        let text = m.render();
+        let text = m.render(None);
         assert!(text.contains(
             "garrison_requests_total{route=\"citizen-match\",consumer=\"dvla\",status=\"200\"} 1"
         ));

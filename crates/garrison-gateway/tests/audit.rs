@@ -188,6 +188,21 @@ async fn the_admin_api_searches_the_audit_trail_for_the_token_holder_only() {
         "{metrics}"
     );
     assert!(metrics.contains("garrison_audit_shed_total 0"), "{metrics}");
+    let value = |series: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing: {metrics}"))
+    };
+    // alice, carol, the refused search and the search: every record written, and synced.
+    assert!(value("garrison_audit_records_total") >= 4, "{metrics}");
+    let syncs = value("garrison_audit_fsync_duration_seconds_count");
+    assert!(syncs >= 1, "{metrics}");
+    assert_eq!(
+        value("garrison_audit_fsync_duration_seconds_bucket{le=\"+Inf\"}"),
+        syncs
+    );
+    assert!(metrics.contains("# TYPE garrison_audit_fsync_duration_seconds histogram"));
     let (status, body) = admin(
         admin_addr,
         "GET",

@@ -1,5 +1,6 @@
 //! The `garrison` binary as a newcomer uses it: `up` on a fresh data directory, the printed
-//! commands working, a graceful stop on Ctrl-C, and `config check` / `key` on the command line.
+//! commands working, a graceful stop on Ctrl-C, no identifier of the population in its logs or
+//! audit store, and `config check` / `key` on the command line.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -77,6 +78,9 @@ async fn garrison_up_serves_the_demo_over_mutual_tls_and_stops_on_ctrl_c() {
             .args(["--citizens", &citizens.to_string()])
             // A small population keeps the debug-build test fast; the default is 100,000.
             .args(["--people", "2000"])
+            // Everything it logs (JSON lines on standard output, after the banner), to look
+            // for personal data in it afterwards.
+            .env("GARRISON_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -361,6 +365,7 @@ async fn garrison_up_serves_the_demo_over_mutual_tls_and_stops_on_ctrl_c() {
     assert!(exit.success(), "exit status {exit:?}");
     assert!(stdout.contains("Garrison is up."), "{stdout}");
     assert!(stdout.contains("curl --cacert"), "{stdout}");
+    no_identifier_in_logs_or_audit(&dir, &stdout);
 
     // A second run reuses the directory: the same key still works.
     let mut child = run(&dir);
@@ -450,4 +455,42 @@ fn key_generate_and_digest_agree() {
     }
     let out = child.wait_with_output().expect("wait");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), digest);
+}
+
+/// Every NI number, postcode and full name of the population, looked for in the debug log (and
+/// banner) and in every file of the audit store, after the checks above asked about several of
+/// those people.
+fn no_identifier_in_logs_or_audit(dir: &Path, log: &str) {
+    let store = garrison_citizen::Store::open(&dir.join("population.db")).expect("population");
+    let mut identifiers = Vec::new();
+    for id in 0..=2_100 {
+        let Some(person) = store.person(id).expect("person") else {
+            continue;
+        };
+        identifiers.push(person.nino.to_string());
+        identifiers.push(format!("{} {}", person.first_name, person.last_name));
+        if let Some(address) = store.current_address(id).expect("address") {
+            identifiers.push(address.postcode.as_str().to_owned());
+        }
+    }
+    assert!(identifiers.len() > 5_000, "the population was read");
+    let mut texts = vec![(Path::new("<standard output>").to_owned(), log.to_owned())];
+    let audit = dir.join("audit");
+    let mut audit_files = 0;
+    for entry in std::fs::read_dir(&audit).expect("audit dir") {
+        let path = entry.expect("entry").path();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).expect("audit file")).into_owned();
+        audit_files += 1;
+        texts.push((path, text));
+    }
+    assert!(audit_files >= 2, "a segment and keys");
+    assert!(
+        texts[0].1.contains("\"message\":\"gateway started\""),
+        "the log was read"
+    );
+    for (path, text) in &texts {
+        if let Some(found) = identifiers.iter().find(|i| text.contains(i.as_str())) {
+            panic!("{} holds {found}", path.display());
+        }
+    }
 }
