@@ -142,30 +142,32 @@ impl ChainWriter {
 
     /// Appends `records` (plus any checkpoints and segment anchors they bring due), then
     /// `sync_data`s unless the limits say the writer syncs later. Returns one acknowledgement per
-    /// record, in order.
+    /// record, in order. `buf` is scratch space the caller keeps from batch to batch, so that
+    /// its capacity is reused rather than grown again each time.
     pub(crate) fn write_batch(
         &mut self,
         records: Vec<AuditRecord>,
+        buf: &mut Vec<u8>,
     ) -> Result<Vec<Acknowledged>, AuditError> {
         self.counters.batch(records.len());
         let mut acks = Vec::with_capacity(records.len());
-        let mut buf = Vec::new();
+        buf.clear();
         for record in records {
             if self.segment_len + buf.len() as u64 >= self.limits.segment_max_bytes {
-                self.flush(&mut buf, true)?;
+                self.flush(buf, true)?;
                 self.roll()?;
             }
-            let entry = self.push(&mut buf, Body::Record(record))?;
+            let entry = self.push(buf, Body::Record(record))?;
             acks.push(Acknowledged {
                 seq: entry.0,
                 hash: entry.1,
             });
             self.records_since_checkpoint += 1;
             if self.records_since_checkpoint >= self.limits.checkpoint_interval {
-                self.push_checkpoint(&mut buf, CheckpointReason::Interval)?;
+                self.push_checkpoint(buf, CheckpointReason::Interval)?;
             }
         }
-        self.flush(&mut buf, self.limits.sync_each_batch)?;
+        self.flush(buf, self.limits.sync_each_batch)?;
         Ok(acks)
     }
 

@@ -243,7 +243,7 @@ pub fn key_id(key: &VerifyingKey) -> String {
 
 impl Serialize for Digest {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(&self.0))
+        s.serialize_str(hex::as_str(&hex::encode_32(&self.0)))
     }
 }
 

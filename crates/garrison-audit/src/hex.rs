@@ -10,6 +10,21 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     String::from_utf8(s).unwrap_or_default()
 }
 
+/// The lowercase hex of 32 bytes, on the stack (for serialising digests without allocating).
+pub(crate) fn encode_32(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    out
+}
+
+/// The text of hex digits made by this module (always ASCII).
+pub(crate) fn as_str(digits: &[u8]) -> &str {
+    std::str::from_utf8(digits).unwrap_or_default()
+}
+
 /// Appends the lowercase hex of `bytes` to `out`.
 pub(crate) fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
     out.reserve(bytes.len() * 2);

@@ -35,17 +35,35 @@ pub struct SubjectKey {
 
 /// A subject identifier hashed under a [`SubjectKey`]: the only form in which a subject enters
 /// an audit record.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "SubjectHashRepr", into = "SubjectHashRepr")]
+#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "SubjectHashRepr")]
 pub struct SubjectHash {
     key_id: String,
     digest: [u8; 32],
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct SubjectHashRepr {
     key_id: String,
     hmac: String,
+}
+
+/// How a subject hash is written: `SubjectHashRepr`'s fields, borrowed (no copy per record).
+#[derive(Serialize)]
+struct SubjectHashOut<'a> {
+    key_id: &'a str,
+    hmac: &'a str,
+}
+
+impl Serialize for SubjectHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let hmac = hex::encode_32(&self.digest);
+        SubjectHashOut {
+            key_id: &self.key_id,
+            hmac: hex::as_str(&hmac),
+        }
+        .serialize(s)
+    }
 }
 
 // === impl SubjectKey ===
@@ -178,15 +196,6 @@ impl TryFrom<SubjectHashRepr> for SubjectHash {
             key_id: r.key_id,
             digest,
         })
-    }
-}
-
-impl From<SubjectHash> for SubjectHashRepr {
-    fn from(h: SubjectHash) -> Self {
-        SubjectHashRepr {
-            hmac: h.hmac_hex(),
-            key_id: h.key_id,
-        }
     }
 }
 

@@ -284,6 +284,8 @@ fn run_writer(
     let answer = |batch: Answers| {
         let _ = answers.send(batch);
     };
+    // Each batch's lines, in one buffer that keeps its capacity from batch to batch.
+    let mut buf = Vec::with_capacity(64 * 1024);
     // After a failed write or fsync the file's state is unknown (a failed fsync may have
     // dropped dirty pages), so the writer fails closed until the log is reopened and recovered.
     let mut failed: Option<String> = None;
@@ -329,7 +331,7 @@ fn run_writer(
                     .collect(),
             );
         } else if !records.is_empty() {
-            match chain.write_batch(records) {
+            match chain.write_batch(records, &mut buf) {
                 Ok(done) => {
                     answer(acks_for.into_iter().zip(done.into_iter().map(Ok)).collect());
                 }
