@@ -8,7 +8,7 @@ use bytes::Bytes;
 use garrison_core::problem::PROBLEM_JSON;
 use garrison_core::{KeyDigest, Problem, ProblemCode};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -158,12 +158,23 @@ async fn handle(
                 }
             }
         }
-        (_, path @ ("/healthz" | "/readyz" | "/metrics" | "/admin/reload" | "/admin/audit")) => {
+        (&Method::POST, "/admin/audit/subject-access") => {
+            subject_access(&state, peer, request).await
+        }
+        (
+            _,
+            path @ ("/healthz"
+            | "/readyz"
+            | "/metrics"
+            | "/admin/reload"
+            | "/admin/audit"
+            | "/admin/audit/subject-access"),
+        ) => {
             let mut response = problem(
                 ProblemCode::MethodNotAllowed,
                 "The endpoint does not support this method.",
             );
-            let allow = if path == "/admin/reload" {
+            let allow = if path == "/admin/reload" || path == "/admin/audit/subject-access" {
                 "POST"
             } else {
                 "GET"
@@ -190,6 +201,18 @@ async fn record_change(
     refusal: Option<&str>,
     generation: Option<u64>,
 ) {
+    record_admin_access(state, peer, operation, refusal, generation, None).await;
+}
+
+/// [`record_change`] about a data subject (a subject-access lookup), given as its keyed hash.
+async fn record_admin_access(
+    state: &GatewayState,
+    peer: std::net::SocketAddr,
+    operation: &str,
+    refusal: Option<&str>,
+    generation: Option<u64>,
+    subject: Option<garrison_audit::SubjectHash>,
+) {
     let Some(log) = &state.shared.audit else {
         return;
     };
@@ -206,6 +229,7 @@ async fn record_change(
     let mut record = garrison_audit::AuditRecord::new(id, "garrison-admin", operation, decision);
     record.consumer = Some("admin".to_owned());
     record.source_addr = Some(peer.ip());
+    record.subject = subject;
     if let Err(e) = log.append(record).await {
         tracing::error!(error = %e, "the audit record of an administrative change was not stored");
     }
@@ -271,4 +295,78 @@ fn problem_response(status: StatusCode, body: String) -> AdminResponse {
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     response
+}
+
+/// `POST /admin/audit/subject-access`: every recorded access to one person's data. Personal data
+/// about who looked at whom, so a token is required even where other admin endpoints are open.
+async fn subject_access(
+    state: &GatewayState,
+    peer: std::net::SocketAddr,
+    request: Request<Incoming>,
+) -> AdminResponse {
+    const OPERATION: &str = "subjectAccessReport";
+    if state.snapshot.load().admin_token.is_none() {
+        record_change(state, peer, OPERATION, Some("RESOURCE_FORBIDDEN"), None).await;
+        return problem(
+            ProblemCode::ResourceForbidden,
+            "Subject-access reports need an admin token (admin.token) to be configured.",
+        );
+    }
+    if let Err((code, refused)) = authorise(state, &request) {
+        record_change(state, peer, OPERATION, Some(code), None).await;
+        return *refused;
+    }
+    let config = state.snapshot.load().config.clone();
+    let (Some(settings), Some(keys_file)) = (
+        config.audit.clone(),
+        config.audit.as_ref().and_then(|a| a.subject_keys.clone()),
+    ) else {
+        return problem(
+            ProblemCode::MatchingResourceNotFound,
+            "This gateway records no data subjects (no audit.subject_keys).",
+        );
+    };
+    let body = match Limited::new(request.into_body(), crate::admin_audit::MAX_SUBJECT_BODY)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return problem(
+                ProblemCode::PayloadTooLarge,
+                "The request body is too large or was not received whole.",
+            );
+        }
+    };
+    let identifier = match crate::admin_audit::parse_subject(&body) {
+        Ok(identifier) => identifier,
+        Err(why) => {
+            record_change(state, peer, OPERATION, Some("BAD_REQUEST"), None).await;
+            return problem_response(
+                StatusCode::BAD_REQUEST,
+                String::from_utf8_lossy(&Problem::new(ProblemCode::BadRequest, why).to_json())
+                    .into_owned(),
+            );
+        }
+    };
+    let answer = tokio::task::spawn_blocking(move || {
+        crate::admin_audit::subject_access(settings.dir, keys_file, identifier)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    match answer {
+        Ok((body, subject)) => {
+            record_admin_access(state, peer, OPERATION, None, None, Some(subject)).await;
+            json(StatusCode::OK, body)
+        }
+        Err(e) => {
+            record_change(state, peer, OPERATION, Some("INTERNAL_SERVER_ERROR"), None).await;
+            tracing::error!(error = %e, "subject-access report failed");
+            problem(
+                ProblemCode::InternalError,
+                "The audit trail could not be searched.",
+            )
+        }
+    }
 }

@@ -1,11 +1,13 @@
-//! `GET /admin/audit`: the audit trail's search, for the portal and for operators — the same
-//! filters as `garrison audit search` except the subject (which would need the identifier
-//! and the subject keys on the admin listener). The search is itself an administrative access
-//! and is recorded.
+//! The audit trail over the admin API, for the portal and for operators: `GET /admin/audit`
+//! searches with the filters of `garrison audit search` but the subject, and
+//! `POST /admin/audit/subject-access` answers a subject-access request — every access to one
+//! person's data — given the identifier in the body (never in a URL, which logs keep). Each is
+//! itself an administrative access and is recorded; a subject-access lookup is recorded against
+//! the person looked up.
 
 use std::path::PathBuf;
 
-use garrison_audit::{DecisionFilter, SearchFilter, Timestamp};
+use garrison_audit::{DecisionFilter, SearchFilter, SubjectHash, Timestamp};
 
 /// The most records one answer holds.
 pub(crate) const MAX_LIMIT: usize = 1000;
@@ -57,6 +59,56 @@ pub(crate) fn parse(query: Option<&str>) -> Result<Query, String> {
         }
     }
     Ok(Query { filter, limit })
+}
+
+/// Largest body `POST /admin/audit/subject-access` reads.
+pub(crate) const MAX_SUBJECT_BODY: usize = 1024;
+
+/// The identifier of a subject-access request: `{"identifier": "…"}` and nothing else. The
+/// errors never repeat the body, which holds the identifier.
+pub(crate) fn parse_subject(body: &[u8]) -> Result<String, String> {
+    const EXPECTED: &str = "expected a JSON object with one member, identifier: a string";
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| EXPECTED.to_owned())?;
+    let identifier = match value.as_object() {
+        Some(object) if object.len() == 1 => object.get("identifier").and_then(|v| v.as_str()),
+        _ => None,
+    }
+    .ok_or_else(|| EXPECTED.to_owned())?;
+    let normalised = garrison_audit::normalise_identifier(identifier);
+    if normalised.is_empty() || normalised.len() > 64 {
+        return Err(
+            "identifier: expected 1 to 64 letters and digits (spaces and hyphens are \
+                    ignored)"
+                .to_owned(),
+        );
+    }
+    Ok(identifier.to_owned())
+}
+
+/// Every access recorded to the data of the person with `identifier`, under every key of the
+/// subject-keys file (so accesses recorded before a key rotation are found): the JSON answer,
+/// and the identifier's hash under the current key, to record this lookup against the person.
+pub(crate) fn subject_access(
+    dir: PathBuf,
+    keys_file: PathBuf,
+    identifier: String,
+) -> Result<(String, SubjectHash), String> {
+    let keys = garrison_audit::read_subject_keys(&keys_file)
+        .map_err(|e| e.to_string())?
+        .keys;
+    let current = keys
+        .first()
+        .ok_or("the subject-keys file holds no key")?
+        .hash(&identifier);
+    let report = garrison_audit::subject_access_report(&dir, &identifier, &keys)
+        .map_err(|e| e.to_string())?;
+    let accesses: Vec<serde_json::Value> = report
+        .accesses
+        .iter()
+        .map(|f| serde_json::json!({"seq": f.seq, "record": f.record}))
+        .collect();
+    let answer = serde_json::json!({"count": accesses.len(), "accesses": accesses});
+    Ok((answer.to_string(), current))
 }
 
 /// Runs the search over the store in `dir`; returns the JSON answer.

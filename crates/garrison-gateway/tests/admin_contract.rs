@@ -19,14 +19,28 @@ async fn call(
     path: &str,
     token: Option<&str>,
 ) -> (u16, HeaderMap, Vec<u8>) {
+    call_with(addr, method, path, token, "").await
+}
+
+/// [`call`] with a JSON request body.
+async fn call_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, HeaderMap, Vec<u8>) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("admin");
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
     stream
         .write_all(
-            format!("{method} {path} HTTP/1.1\r\nHost: admin\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: admin\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
         )
         .await
         .expect("write");
@@ -157,4 +171,76 @@ async fn audit_search_answers_conform_to_the_admin_contract() {
     .await;
     assert_eq!(bad.0, 400);
     conforms(&contract, "searchAudit", &bad);
+}
+
+#[tokio::test]
+async fn subject_access_reports_find_the_person_record_the_lookup_and_conform() {
+    let contract = admin_contract();
+    let h = Harness::start(Setup {
+        audit: true,
+        ..Setup::default()
+    })
+    .await;
+    // Two accesses, one about the person and one about someone else; the upstream names the
+    // subject (`test-subject`) as a citizen service would.
+    for subject in ["QQ 12 34 56 C", "AB123456C"] {
+        let key = h.consumer("alice").key.clone();
+        let mut request = garrison_testkit::client::get("/citizens/1", Some(&key));
+        request
+            .headers_mut()
+            .insert("test-subject", subject.parse().expect("value"));
+        let response = h
+            .client("alice", garrison_testkit::client::Protocol::Http1)
+            .send(h.addr, request)
+            .await
+            .expect("response");
+        assert_eq!(response.status(), 200);
+    }
+    let addr = h.gateway.admin_addr();
+    let path = "/admin/audit/subject-access";
+    let body = r#"{"identifier": "qq123456c"}"#;
+
+    let refused = call_with(addr, "POST", path, None, body).await;
+    assert_eq!(refused.0, 401);
+    conforms(&contract, "subjectAccessReport", &refused);
+
+    let report = call_with(addr, "POST", path, Some(&h.admin_token), body).await;
+    assert_eq!(report.0, 200, "{}", String::from_utf8_lossy(&report.2));
+    conforms(&contract, "subjectAccessReport", &report);
+    let answer: serde_json::Value = serde_json::from_slice(&report.2).expect("JSON");
+    assert_eq!(answer["count"], 1, "{answer}");
+    assert_eq!(answer["accesses"][0]["record"]["consumer"], "alice");
+    assert!(
+        !String::from_utf8_lossy(&report.2).contains("123456"),
+        "the answer does not repeat the identifier"
+    );
+
+    // The lookup is itself an access to the person's data, recorded against them.
+    let again = call_with(addr, "POST", path, Some(&h.admin_token), body).await;
+    let answer: serde_json::Value = serde_json::from_slice(&again.2).expect("JSON");
+    assert_eq!(answer["count"], 2, "{answer}");
+    assert_eq!(answer["accesses"][1]["record"]["api"], "garrison-admin");
+    assert_eq!(
+        answer["accesses"][1]["record"]["operation"],
+        "subjectAccessReport"
+    );
+
+    for bad in [
+        r#"{"id": "QQ123456C"}"#,
+        r#"{"identifier": ""}"#,
+        r#"{"identifier": "QQ123456C", "more": 1}"#,
+        "QQ123456C",
+    ] {
+        let answer = call_with(addr, "POST", path, Some(&h.admin_token), bad).await;
+        assert_eq!(answer.0, 400, "{bad}");
+        conforms(&contract, "subjectAccessReport", &answer);
+        assert!(
+            !String::from_utf8_lossy(&answer.2).contains("QQ123456C"),
+            "a refusal does not echo the identifier"
+        );
+    }
+    let large = format!(r#"{{"identifier": "{}"}}"#, "Q".repeat(2000));
+    let answer = call_with(addr, "POST", path, Some(&h.admin_token), &large).await;
+    assert_eq!(answer.0, 413);
+    conforms(&contract, "subjectAccessReport", &answer);
 }
