@@ -38,6 +38,22 @@ pub struct Config {
     pub subscriptions: Vec<Subscription>,
     /// The audit store, when any route is audited.
     pub audit: Option<AuditSettings>,
+    /// The control-plane store and the admin REST API, when configured.
+    pub control_plane: Option<ControlPlaneSettings>,
+}
+
+/// The control plane: its store (whose applications and subscriptions the gateway compiles
+/// beside this file's), and the admin REST API's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlPlaneSettings {
+    /// The SQLite database file (relative paths are resolved against the configuration file).
+    pub store: PathBuf,
+    /// How long a signed-in session lasts.
+    pub session_ttl: Duration,
+    /// The widest IPv4 prefix an application's allow-list may hold (default 24).
+    pub allow_list_max_prefix_ipv4: u8,
+    /// The widest IPv6 prefix (default 64).
+    pub allow_list_max_prefix_ipv6: u8,
 }
 
 /// Where and how audit records are kept.

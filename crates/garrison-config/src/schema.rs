@@ -33,6 +33,17 @@ pub(crate) struct RawConfig {
     pub(crate) subscriptions: Vec<RawSubscription>,
     #[serde(default)]
     pub(crate) audit: Option<RawAudit>,
+    #[serde(default)]
+    pub(crate) control_plane: Option<RawControlPlane>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawControlPlane {
+    pub(crate) store: Text,
+    pub(crate) session_ttl: Option<Text>,
+    pub(crate) allow_list_max_prefix_ipv4: Option<Text>,
+    pub(crate) allow_list_max_prefix_ipv6: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

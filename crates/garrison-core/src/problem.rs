@@ -28,6 +28,10 @@ pub enum ProblemCode {
     MatchingResourceNotFound,
     /// 405: the path exists but not for this method.
     MethodNotAllowed,
+    /// 409: the change conflicts with what exists (a name taken, a decision already made).
+    Conflict,
+    /// 410: the API version is retired; the detail names its successor.
+    VersionRetired,
     /// 408: the client did not send its body in time.
     RequestTimeout,
     /// 413: the body is larger than the route allows.
@@ -57,6 +61,8 @@ impl ProblemCode {
             ProblemCode::ResourceForbidden => "RESOURCE_FORBIDDEN",
             ProblemCode::MatchingResourceNotFound => "MATCHING_RESOURCE_NOT_FOUND",
             ProblemCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ProblemCode::Conflict => "CONFLICT",
+            ProblemCode::VersionRetired => "API_VERSION_RETIRED",
             ProblemCode::RequestTimeout => "REQUEST_TIMEOUT",
             ProblemCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ProblemCode::MessageThrottledOut => "MESSAGE_THROTTLED_OUT",
@@ -78,6 +84,8 @@ impl ProblemCode {
             ProblemCode::ResourceForbidden => StatusCode::FORBIDDEN,
             ProblemCode::MatchingResourceNotFound => StatusCode::NOT_FOUND,
             ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProblemCode::Conflict => StatusCode::CONFLICT,
+            ProblemCode::VersionRetired => StatusCode::GONE,
             ProblemCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ProblemCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemCode::MessageThrottledOut => StatusCode::TOO_MANY_REQUESTS,
@@ -100,6 +108,8 @@ impl ProblemCode {
             ProblemCode::ResourceForbidden => "Access to this resource is forbidden",
             ProblemCode::MatchingResourceNotFound => "No resource matches the request",
             ProblemCode::MethodNotAllowed => "The method is not allowed for this resource",
+            ProblemCode::Conflict => "The request conflicts with the resource's current state",
+            ProblemCode::VersionRetired => "This version of the API is retired",
             ProblemCode::RequestTimeout => "The request was not received in time",
             ProblemCode::PayloadTooLarge => "The request body is too large",
             ProblemCode::MessageThrottledOut => "The request rate is over the plan's limit",

@@ -370,6 +370,13 @@ apis:
     base_path: /sandbox
     mock: true
 {CITIZEN_APIS}
+# The control plane: organisations, applications, keys, certificates and subscriptions,
+# managed through the admin REST API (http://{admin}/admin/v1/, `garrison admin`,
+# docs/portal.md) and compiled into the gateway without a restart. The admin token above is a
+# platform admin.
+control_plane:
+  store: control-plane.db
+
 # Every access to personal data is recorded: who, why, what was disclosed, and a keyed hash of
 # the person (`garrison audit search --dir audit`, `garrison audit report --subject …`).
 audit:

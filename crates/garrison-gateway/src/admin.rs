@@ -19,6 +19,41 @@ use crate::server::GatewayState;
 
 type AdminResponse = Response<Full<Bytes>>;
 
+/// The largest request body the admin listener reads for an extension.
+const MAX_EXTENSION_BODY: usize = 256 * 1024;
+
+/// What an [`AdminExtension`] learns about a request besides the request itself.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AdminContext {
+    /// The peer's address.
+    pub peer: std::net::SocketAddr,
+    /// The SHA-256 of the admin bearer token in force (`admin.token_digest`), if any: its
+    /// holder is a platform administrator.
+    pub admin_token: Option<KeyDigest>,
+}
+
+impl AdminContext {
+    /// A context for `peer` under the admin token digest `admin_token`.
+    pub fn new(peer: std::net::SocketAddr, admin_token: Option<KeyDigest>) -> Self {
+        AdminContext { peer, admin_token }
+    }
+}
+
+/// The future an [`AdminExtension`] answers with.
+pub type AdminFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Response<Full<Bytes>>> + Send>>;
+
+/// Endpoints served on the admin listener by another crate (the admin REST API). The
+/// listener reads the whole body (at most 256 KiB) before handing the request over.
+pub trait AdminExtension: Send + Sync {
+    /// Whether the extension serves `path` (checked before the listener's own endpoints
+    /// are considered unknown).
+    fn serves(&self, path: &str) -> bool;
+    /// Answers one request.
+    fn handle(&self, request: Request<Bytes>, context: AdminContext) -> AdminFuture;
+}
+
 pub(crate) async fn serve(
     state: Arc<GatewayState>,
     listener: TcpListener,
@@ -56,6 +91,11 @@ async fn handle(
     peer: std::net::SocketAddr,
     request: Request<Incoming>,
 ) -> AdminResponse {
+    if let Some(extension) = state.admin_extension.clone()
+        && extension.serves(request.uri().path())
+    {
+        return extend(&state, extension, peer, request).await;
+    }
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.into()),
         (&Method::GET, "/readyz") => {
@@ -189,6 +229,33 @@ async fn handle(
             "No admin endpoint matches the request.",
         ),
     }
+}
+
+/// Hands a request to the extension with its body read (bounded).
+async fn extend(
+    state: &GatewayState,
+    extension: std::sync::Arc<dyn AdminExtension>,
+    peer: std::net::SocketAddr,
+    request: Request<Incoming>,
+) -> AdminResponse {
+    use http_body_util::{BodyExt, Limited};
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_EXTENSION_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return problem(
+                ProblemCode::PayloadTooLarge,
+                "The request body is too large or was not received.",
+            );
+        }
+    };
+    let context = AdminContext {
+        peer,
+        admin_token: state.snapshot.load().admin_token,
+    };
+    extension
+        .handle(Request::from_parts(parts, body), context)
+        .await
 }
 
 /// Records an administrative change — or a refused attempt at one — in the audit trail, when

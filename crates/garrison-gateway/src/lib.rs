@@ -20,6 +20,7 @@ mod contract;
 mod entitlement;
 mod error;
 mod identity;
+mod lifecycle;
 mod listener;
 mod metrics;
 mod proxy;
@@ -33,9 +34,10 @@ mod watch;
 use bytes::Bytes;
 use http_body_util::{Either, Full};
 
+pub use admin::{AdminContext, AdminExtension, AdminFuture};
 pub use error::{GatewayError, Side};
 pub use identity::ConnectionIdentity;
-pub use server::{Gateway, ReloadError, Reloader, StartError};
+pub use server::{Gateway, GatewayOptions, ReloadError, Reloader, StartError};
 pub use snapshot::{ConfigSummary, Snapshot};
 pub use upstream::PooledBody;
 #[cfg(unix)]

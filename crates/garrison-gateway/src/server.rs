@@ -13,6 +13,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use garrison_store::{GatewayView, Store};
+
+use crate::admin::AdminExtension;
 use crate::conn_limit::ConnectionLimiter;
 use crate::snapshot::{Shared, Snapshot};
 use crate::{admin, listener};
@@ -25,7 +28,35 @@ pub(crate) struct GatewayState {
     generation: AtomicU64,
     config_path: PathBuf,
     ready: std::sync::atomic::AtomicBool,
-    reloading: std::sync::Mutex<()>,
+    /// Held while a snapshot compiles; guards the configuration last compiled, which a
+    /// change in the store recompiles with.
+    reloading: std::sync::Mutex<Arc<Config>>,
+    /// The control-plane store, whose applications and subscriptions compile in beside the
+    /// configuration's.
+    pub(crate) store: Option<Arc<dyn Store>>,
+    /// What the admin listener serves beyond its own endpoints (the admin REST API).
+    pub(crate) admin_extension: Option<Arc<dyn AdminExtension>>,
+}
+
+/// What a gateway is started with besides its configuration.
+#[derive(Default, Clone)]
+pub struct GatewayOptions {
+    /// The control-plane store: its applications (keys, certificates, allow-lists) and
+    /// approved subscriptions are compiled into every snapshot, and a change in it compiles a
+    /// new one (no restart, no request ever reads the store).
+    pub store: Option<Arc<dyn Store>>,
+    /// Endpoints the admin listener serves for another crate (the admin REST API of
+    /// `garrison-portal`); never on a public listener.
+    pub admin_extension: Option<Arc<dyn AdminExtension>>,
+}
+
+impl std::fmt::Debug for GatewayOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayOptions")
+            .field("store", &self.store)
+            .field("admin_extension", &self.admin_extension.is_some())
+            .finish()
+    }
 }
 
 /// Why the gateway could not start.
@@ -39,6 +70,9 @@ pub enum StartError {
     /// The audit store could not be opened.
     #[error("audit store: {0}")]
     Audit(String),
+    /// The control-plane store could not be read.
+    #[error("control-plane store: {0}")]
+    Store(String),
     /// A listener could not bind its address.
     #[error("cannot listen on {address} ({name}): {source}")]
     Bind {
@@ -65,6 +99,9 @@ pub enum ReloadError {
     /// The change needs a restart (listener addresses).
     #[error("{0}")]
     NeedsRestart(String),
+    /// The control-plane store could not be read.
+    #[error("control-plane store: {0}")]
+    Store(String),
 }
 
 impl ReloadError {
@@ -99,6 +136,14 @@ impl std::fmt::Debug for Gateway {
 impl Gateway {
     /// Compiles `config`, binds every listener and the admin listener, and starts serving.
     pub async fn start(config: Config) -> Result<Gateway, StartError> {
+        Self::start_with(config, GatewayOptions::default()).await
+    }
+
+    /// [`Gateway::start`] with a control-plane store and admin endpoints.
+    pub async fn start_with(
+        config: Config,
+        options: GatewayOptions,
+    ) -> Result<Gateway, StartError> {
         let audit = match &config.audit {
             None => None,
             Some(settings) => Some(Arc::new(open_audit(settings).await?)),
@@ -109,8 +154,14 @@ impl Gateway {
         };
         let mut shared = Shared::new(audit);
         shared.subject_key = subject_key;
-        let snapshot = Snapshot::compile(&config, &shared, 1).map_err(StartError::Compile)?;
+        let view = match &options.store {
+            None => None,
+            Some(store) => Some(read_view(store.clone()).await.map_err(StartError::Store)?),
+        };
+        let snapshot =
+            Snapshot::compile(&config, view.as_ref(), &shared, 1).map_err(StartError::Compile)?;
         shared.metrics.set_gauges(snapshot.gauges(&shared));
+        let config = Arc::new(config);
         let state = Arc::new(GatewayState {
             snapshot: ArcSwap::from_pointee(snapshot),
             shared,
@@ -118,7 +169,9 @@ impl Gateway {
             generation: AtomicU64::new(1),
             config_path: config.source.clone(),
             ready: std::sync::atomic::AtomicBool::new(false),
-            reloading: std::sync::Mutex::new(()),
+            reloading: std::sync::Mutex::new(config.clone()),
+            store: options.store.clone(),
+            admin_extension: options.admin_extension,
         });
         let (shutdown, _) = watch::channel(false);
         let graceful = Arc::new(GracefulShutdown::new());
@@ -154,6 +207,13 @@ impl Gateway {
             admin_listener,
             shutdown.subscribe(),
         ));
+        if let Some(store) = options.store {
+            tasks.spawn(follow_store(
+                state.clone(),
+                store.changes(),
+                shutdown.subscribe(),
+            ));
+        }
         state.ready.store(true, Ordering::Release);
         tracing::info!(
             listeners = ?listen_addrs,
@@ -217,6 +277,42 @@ impl Gateway {
             tracing::error!(error = %e, "closing the audit store failed");
         }
         tracing::info!("gateway stopped");
+    }
+}
+
+/// Reads the store's view on a blocking thread (SQLite I/O stays off the event loop).
+async fn read_view(store: Arc<dyn Store>) -> Result<GatewayView, String> {
+    tokio::task::spawn_blocking(move || store.gateway_view())
+        .await
+        .map_err(|e| format!("the store task failed: {e}"))?
+        .map_err(|e| e.to_string())
+}
+
+/// How often the store's revision is compared with the snapshot's even without a
+/// notification: changes written by another process (another gateway sharing the store, a
+/// repair by hand) notify nobody here.
+const STORE_POLL: Duration = Duration::from_secs(2);
+
+/// Recompiles the snapshot whenever the store changes, until shutdown. Notifications that
+/// arrive while a compile runs collapse into one more compile.
+async fn follow_store(
+    state: Arc<GatewayState>,
+    mut changes: watch::Receiver<u64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut poll = tokio::time::interval(STORE_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            _ = poll.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let state = state.clone();
+        let result = tokio::task::spawn_blocking(move || state.refresh_from_store()).await;
+        if let Ok(Err(e)) = result {
+            tracing::error!(error = %e, "the store's change was not compiled; the running snapshot stays in force");
+        }
     }
 }
 
@@ -308,6 +404,48 @@ impl GatewayState {
         result
     }
 
+    /// Compiles the configuration in force with the store's current view, if the store has
+    /// changed since the snapshot was compiled; returns the generation in force.
+    pub(crate) fn refresh_from_store(&self) -> Result<u64, ReloadError> {
+        let Some(store) = &self.store else {
+            return Ok(self.snapshot.load().generation);
+        };
+        let config = self
+            .reloading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.snapshot.load();
+        let revision = store
+            .revision()
+            .map_err(|e| ReloadError::Store(e.to_string()))?;
+        if current.store_revision == Some(revision) {
+            return Ok(current.generation);
+        }
+        let view = store
+            .gateway_view()
+            .map_err(|e| ReloadError::Store(e.to_string()))?;
+        let generation = self.generation.load(Ordering::Acquire) + 1;
+        let snapshot = Snapshot::compile(&config, Some(&view), &self.shared, generation)
+            .map_err(ReloadError::Compile)?;
+        // The lock is held until the swap so that a file reload cannot interleave.
+        self.swap(snapshot, generation);
+        drop(config);
+        tracing::info!(
+            generation,
+            revision = view.revision,
+            "control-plane change compiled"
+        );
+        Ok(generation)
+    }
+
+    fn swap(&self, snapshot: Snapshot, generation: u64) {
+        self.generation.store(generation, Ordering::Release);
+        self.shared
+            .metrics
+            .set_gauges(snapshot.gauges(&self.shared));
+        self.snapshot.store(Arc::new(snapshot));
+    }
+
     fn try_reload(&self) -> Result<u64, ReloadError> {
         let config = garrison_config::load(&self.config_path)?;
         let current = self.snapshot.load();
@@ -333,6 +471,12 @@ impl GatewayState {
                 self.config_path.display()
             )));
         }
+        if config.control_plane != current.config.control_plane {
+            return Err(ReloadError::NeedsRestart(format!(
+                "{}: control_plane: changing the control-plane store or its settings needs a restart",
+                self.config_path.display()
+            )));
+        }
         if config.admin.listen != current.config.admin {
             return Err(ReloadError::NeedsRestart(format!(
                 "{}: admin.listen: moving the admin listener needs a restart",
@@ -340,18 +484,21 @@ impl GatewayState {
             )));
         }
         // Reloads are serialised so generations are consecutive and a refused one uses none.
-        let _one_at_a_time = self
+        let mut in_force = self
             .reloading
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let view = self
+            .store
+            .as_ref()
+            .map(|store| store.gateway_view())
+            .transpose()
+            .map_err(|e| ReloadError::Store(e.to_string()))?;
         let generation = self.generation.load(Ordering::Acquire) + 1;
-        let snapshot =
-            Snapshot::compile(&config, &self.shared, generation).map_err(ReloadError::Compile)?;
-        self.generation.store(generation, Ordering::Release);
-        self.shared
-            .metrics
-            .set_gauges(snapshot.gauges(&self.shared));
-        self.snapshot.store(Arc::new(snapshot));
+        let snapshot = Snapshot::compile(&config, view.as_ref(), &self.shared, generation)
+            .map_err(ReloadError::Compile)?;
+        self.swap(snapshot, generation);
+        *in_force = Arc::new(config);
         Ok(generation)
     }
 

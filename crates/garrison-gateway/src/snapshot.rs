@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use garrison_config::{Config, GatewaySettings, RouteAuth};
+use garrison_config::{Config, Consumer, GatewaySettings, Key, Plan, RouteAuth};
 use garrison_core::{CertFingerprint, KeyDigest};
 use garrison_limits::{Cell, LocalLimiter, Quota};
+use garrison_store::GatewayView;
 use http::{HeaderValue, Method};
 use ipnet::IpNet;
 use rustls::ServerConfig;
@@ -17,6 +18,7 @@ use rustls::ServerConfig;
 use crate::check::RouteCheck;
 use crate::contract::RouteContract;
 use crate::entitlement::FieldFilter;
+use crate::lifecycle::GroupLifecycle;
 use crate::metrics::{Gauge, Metrics, RouteStats, StatusCounters};
 use crate::router::Router;
 use crate::tls;
@@ -72,6 +74,8 @@ pub(crate) struct RouteRuntime {
     pub(crate) timeout: Duration,
     pub(crate) max_body: u64,
     pub(crate) auth: RouteAuth,
+    /// An operation of a mocked API (a sandbox): the only kind a sandbox key may call.
+    pub(crate) sandbox: bool,
     /// The route group, which the audit trail records as the API.
     pub(crate) group_name: Arc<str>,
     /// Whether requests are recorded in the audit trail.
@@ -106,6 +110,8 @@ pub(crate) struct ConsumerRuntime {
 pub(crate) struct KeyEntry {
     pub(crate) consumer: usize,
     pub(crate) revoked: bool,
+    /// A sandbox key of the store: it calls sandbox (mocked) routes only.
+    pub(crate) sandbox_only: bool,
 }
 
 /// A subscription's limit, with its cell already resolved.
@@ -156,6 +162,134 @@ pub struct Snapshot {
     pub(crate) admin_token: Option<KeyDigest>,
     pub(crate) config: Arc<ConfigSummary>,
     pub(crate) clock: garrison_limits::Clock,
+    /// The control-plane store revision compiled in; `None` without a store.
+    pub(crate) store_revision: Option<u64>,
+    /// Deprecated or retired route groups, by group index.
+    lifecycle: Vec<Option<GroupLifecycle>>,
+}
+
+/// One subscription to compile, from the configuration or from the store.
+struct SubscriptionSpec<'a> {
+    /// Where it came from, for error messages.
+    origin: String,
+    consumer: usize,
+    group: &'a str,
+    plan: &'a Plan,
+    operations: Option<&'a [usize]>,
+    fields: Option<&'a [String]>,
+    purposes: Option<&'a [String]>,
+}
+
+/// The store's applications and approved subscriptions in the configuration's terms, so
+/// that both compile through the same code. Store consumers come after configured ones.
+struct StoreOverlay {
+    consumers: Vec<Consumer>,
+    subscriptions: Vec<StoreSubscription>,
+    /// Digests of sandbox keys (`grn_test_` keys issued by the store): they call sandbox
+    /// (mocked) APIs only.
+    sandbox_keys: std::collections::HashSet<KeyDigest>,
+}
+
+/// The plan of the sandbox access every store application has: the HMRC developer hub's
+/// default of 3 requests a second.
+fn sandbox_plan() -> Plan {
+    Plan {
+        name: "sandbox".to_owned(),
+        requests: 3,
+        period: Duration::from_secs(1),
+        burst: 6,
+    }
+}
+
+/// An approved subscription of the store, in the configuration's terms.
+struct StoreSubscription {
+    /// Index in the combined consumer list.
+    consumer: usize,
+    group: String,
+    plan: Plan,
+    /// The one purpose granted; `None` (sandbox access): any.
+    purposes: Option<Vec<String>>,
+    fields: Option<Vec<String>>,
+}
+
+impl StoreOverlay {
+    /// `sandbox_groups`: the route groups of mocked APIs, which every store application may
+    /// call (HMRC's sandbox: access at once, no approval — the answers are the contract's
+    /// examples, never anyone's data).
+    fn new(view: Option<&GatewayView>, configured: usize, sandbox_groups: &[&str]) -> Self {
+        let Some(view) = view else {
+            return StoreOverlay {
+                consumers: Vec::new(),
+                subscriptions: Vec::new(),
+                sandbox_keys: Default::default(),
+            };
+        };
+        let sandbox_keys = view
+            .consumers
+            .iter()
+            .flat_map(|c| &c.keys)
+            .filter(|k| k.sandbox)
+            .map(|k| k.digest)
+            .collect();
+        let consumers: Vec<Consumer> = view
+            .consumers
+            .iter()
+            .map(|c| Consumer {
+                name: c.name.clone(),
+                keys: c
+                    .keys
+                    .iter()
+                    .map(|k| Key {
+                        id: k.id.clone(),
+                        digest: k.digest,
+                        revoked: k.revoked,
+                    })
+                    .collect(),
+                certificates: c.certificates.clone(),
+                allow: c.allow.clone(),
+            })
+            .collect();
+        let mut subscriptions: Vec<StoreSubscription> = view
+            .subscriptions
+            .iter()
+            .filter_map(|s| {
+                let index = consumers.iter().position(|c| c.name == s.consumer)?;
+                Some(StoreSubscription {
+                    consumer: configured + index,
+                    group: s.group.clone(),
+                    plan: Plan {
+                        name: s.plan.name.clone(),
+                        requests: s.plan.requests,
+                        period: Duration::from_secs(u64::from(s.plan.period_seconds)),
+                        burst: s.plan.burst,
+                    },
+                    purposes: Some(vec![s.purpose.clone()]),
+                    fields: s.fields.clone(),
+                })
+            })
+            .collect();
+        for index in 0..consumers.len() {
+            for group in sandbox_groups {
+                let granted = subscriptions
+                    .iter()
+                    .any(|s| s.consumer == configured + index && s.group == *group);
+                if !granted {
+                    subscriptions.push(StoreSubscription {
+                        consumer: configured + index,
+                        group: (*group).to_owned(),
+                        plan: sandbox_plan(),
+                        purposes: None,
+                        fields: None,
+                    });
+                }
+            }
+        }
+        StoreOverlay {
+            consumers,
+            subscriptions,
+            sandbox_keys,
+        }
+    }
 }
 
 /// What a snapshot remembers of its configuration, for the admin endpoints.
@@ -167,6 +301,8 @@ pub struct ConfigSummary {
     pub admin: SocketAddr,
     /// The audit store settings.
     pub audit: Option<garrison_config::AuditSettings>,
+    /// The control-plane settings (the store is opened once, at start).
+    pub control_plane: Option<garrison_config::ControlPlaneSettings>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -176,12 +312,26 @@ impl std::fmt::Debug for Snapshot {
 }
 
 impl Snapshot {
-    /// Compiles `config`; `generation` numbers snapshots for logs and the admin API.
+    /// Compiles `config` and, when there is a control-plane store, its view; `generation`
+    /// numbers snapshots for logs and the admin API.
     pub(crate) fn compile(
         config: &Config,
+        store: Option<&GatewayView>,
         shared: &Shared,
         generation: u64,
     ) -> Result<Self, String> {
+        let sandbox_groups: Vec<&str> = config
+            .apis
+            .iter()
+            .filter(|api| api.mock)
+            .map(|api| api.name.as_str())
+            .collect();
+        let overlay = StoreOverlay::new(store, config.consumers.len(), &sandbox_groups);
+        let all_consumers: Vec<&Consumer> = config
+            .consumers
+            .iter()
+            .chain(overlay.consumers.iter())
+            .collect();
         let listeners = config
             .listeners
             .iter()
@@ -253,6 +403,7 @@ impl Snapshot {
                 pool,
                 max_body: r.max_body_bytes,
                 auth: r.auth,
+                sandbox: r.operation.is_some_and(|op| config.apis[op.api].mock),
                 group_name: Arc::from(r.group.as_str()),
                 audited: r.audit,
                 contract,
@@ -267,23 +418,34 @@ impl Snapshot {
                     _ => None,
                 },
                 stats: shared.metrics.route(&r.name),
-                consumer_stats: (0..config.consumers.len())
-                    .map(|_| OnceLock::new())
-                    .collect(),
+                consumer_stats: (0..all_consumers.len()).map(|_| OnceLock::new()).collect(),
             });
         }
 
         let mut keys = HashMap::default();
-        let mut consumers = Vec::with_capacity(config.consumers.len());
-        for (i, c) in config.consumers.iter().enumerate() {
+        let mut consumers = Vec::with_capacity(all_consumers.len());
+        for (i, c) in all_consumers.iter().enumerate() {
+            if all_consumers[..i].iter().any(|other| other.name == c.name) {
+                return Err(format!("consumer {}: the name is used twice", c.name));
+            }
             for key in &c.keys {
-                keys.insert(
-                    key.digest,
-                    KeyEntry {
-                        consumer: i,
-                        revoked: key.revoked,
-                    },
-                );
+                // A digest known twice would make one consumer's key open another's door.
+                if keys
+                    .insert(
+                        key.digest,
+                        KeyEntry {
+                            consumer: i,
+                            revoked: key.revoked,
+                            sandbox_only: overlay.sandbox_keys.contains(&key.digest),
+                        },
+                    )
+                    .is_some()
+                {
+                    return Err(format!(
+                        "consumer {}: key {} is also another key's digest",
+                        c.name, key.id
+                    ));
+                }
             }
             consumers.push(ConsumerRuntime {
                 name: Arc::from(c.name.as_str()),
@@ -296,20 +458,42 @@ impl Snapshot {
 
         let mut subscriptions: Vec<Option<SubscriptionRuntime>> =
             (0..consumers.len() * groups.len()).map(|_| None).collect();
+        let specs = config
+            .subscriptions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SubscriptionSpec {
+                origin: format!("subscriptions[{i}]"),
+                consumer: s.consumer,
+                group: &s.group,
+                plan: &config.plans[s.plan],
+                operations: s.operations.as_deref(),
+                fields: s.fields.as_deref(),
+                purposes: s.purposes.as_deref(),
+            })
+            .chain(overlay.subscriptions.iter().map(|s| SubscriptionSpec {
+                origin: format!("store subscription of {}", all_consumers[s.consumer].name),
+                consumer: s.consumer,
+                group: &s.group,
+                plan: &s.plan,
+                operations: None,
+                fields: s.fields.as_deref(),
+                purposes: s.purposes.as_deref(),
+            }));
         let mut live_cells = Vec::with_capacity(config.subscriptions.len());
-        for (i, s) in config.subscriptions.iter().enumerate() {
-            let plan = &config.plans[s.plan];
-            let Some(group) = group_index(&s.group) else {
+        for s in specs {
+            let plan = s.plan;
+            let origin = &s.origin;
+            let Some(group) = group_index(s.group) else {
                 continue;
             };
-            let quota = Quota::new(plan.requests, plan.period, plan.burst).ok_or_else(|| {
-                format!("plans[{}] ({}): the rate admits nothing", s.plan, plan.name)
-            })?;
-            let key = format!("{}\u{0}{}", config.consumers[s.consumer].name, s.group);
+            let quota = Quota::new(plan.requests, plan.period, plan.burst)
+                .ok_or_else(|| format!("{origin}: plan {}: the rate admits nothing", plan.name))?;
+            let key = format!("{}\u{0}{}", all_consumers[s.consumer].name, s.group);
             let cell = shared
                 .limiter
                 .cell(&key)
-                .map_err(|e| format!("subscriptions[{i}]: {e}"))?;
+                .map_err(|e| format!("{origin}: {e}"))?;
             live_cells.push(key);
             let policy = format!(
                 "\"{}\";q={};w={}",
@@ -320,11 +504,15 @@ impl Snapshot {
             subscriptions[s.consumer * groups.len() + group] = Some(SubscriptionRuntime {
                 quota,
                 cell,
-                policy: HeaderValue::from_str(&policy)
-                    .map_err(|_| format!("plans[{}]: name is not a valid header value", s.plan))?,
+                policy: HeaderValue::from_str(&policy).map_err(|_| {
+                    format!(
+                        "{origin}: plan {}: name is not a valid header value",
+                        plan.name
+                    )
+                })?,
                 state_prefix: format!("\"{}\";r=", plan.name).into_boxed_str(),
-                operations: s.operations.as_ref().map(|o| o.clone().into_boxed_slice()),
-                fields: s.fields.as_deref().map(FieldFilter::new),
+                operations: s.operations.map(Box::from),
+                fields: s.fields.map(FieldFilter::new),
                 purposes: s
                     .purposes
                     .as_ref()
@@ -339,6 +527,12 @@ impl Snapshot {
             .retain(|k| live_cells.binary_search_by(|c| c.as_str().cmp(k)).is_ok());
         let names: Vec<&str> = config.upstreams.iter().map(|u| u.name.as_str()).collect();
         shared.pools.retain(&names);
+        let mut lifecycle: Vec<Option<GroupLifecycle>> = (0..groups.len()).map(|_| None).collect();
+        for view in store.iter().flat_map(|v| &v.lifecycle) {
+            if let Some(group) = group_index(&view.group) {
+                lifecycle[group] = GroupLifecycle::compile(view);
+            }
+        }
 
         Ok(Snapshot {
             generation,
@@ -355,8 +549,11 @@ impl Snapshot {
                 source: config.source.clone(),
                 admin: config.admin.listen,
                 audit: config.audit.clone(),
+                control_plane: config.control_plane.clone(),
             }),
             clock,
+            store_revision: store.map(|v| v.revision),
+            lifecycle,
         })
     }
 
@@ -366,6 +563,11 @@ impl Snapshot {
             .get_key_value(digest)
             .filter(|(stored, _)| stored.ct_eq(digest))
             .map(|(_, entry)| entry)
+    }
+
+    /// What the gateway announces about route group `group`'s lifecycle, if anything.
+    pub(crate) fn lifecycle(&self, group: usize) -> Option<&GroupLifecycle> {
+        self.lifecycle.get(group).and_then(Option::as_ref)
     }
 
     /// The subscription of `consumer` to route group `group`.

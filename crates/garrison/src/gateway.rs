@@ -4,11 +4,81 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use garrison_gateway::Gateway;
+use std::sync::Arc;
+
+use garrison_gateway::{Gateway, GatewayOptions};
+use garrison_portal::{Portal, PortalExtension, PortalSettings};
+use garrison_store::{SqliteStore, Store};
 
 pub(crate) async fn start(config_file: &Path) -> Result<Gateway, String> {
+    start_with_portal(config_file, None, true).await
+}
+
+/// Starts the gateway and, with `portal`, the web portal on that address. The portal needs
+/// a `control_plane` section: without one, `strict` refuses to start, otherwise (a data
+/// directory of `garrison up` written before the control plane existed) the portal is left
+/// out with a warning.
+pub(crate) async fn start_with_portal(
+    config_file: &Path,
+    portal: Option<&str>,
+    strict: bool,
+) -> Result<Gateway, String> {
     let config = garrison_config::load(config_file).map_err(|e| e.to_string())?;
-    let gateway = Gateway::start(config).await.map_err(|e| e.to_string())?;
+    let mut portal = portal;
+    if portal.is_some() && config.control_plane.is_none() {
+        let why = format!(
+            "{}: the web portal needs a control_plane section (docs/portal.md)",
+            config_file.display()
+        );
+        if strict {
+            return Err(why);
+        }
+        tracing::warn!("{why}; the portal is not served");
+        portal = None;
+    }
+    let options = match &config.control_plane {
+        None => GatewayOptions::default(),
+        Some(settings) => {
+            let path = settings.store.clone();
+            let store: Arc<dyn Store> = Arc::new(
+                tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| format!("{}: {e}", settings.store.display()))?,
+            );
+            let web = Portal::new(
+                store.clone(),
+                PortalSettings {
+                    session_ttl: settings.session_ttl,
+                    max_allow_prefix_v4: settings.allow_list_max_prefix_ipv4,
+                    max_allow_prefix_v6: settings.allow_list_max_prefix_ipv6,
+                    ..PortalSettings::default()
+                },
+            );
+            // The documentation pages render each API's contract, by route group.
+            web.set_contracts(
+                config
+                    .apis
+                    .iter()
+                    .map(|api| (api.name.clone(), Arc::new(api.contract.document.clone())))
+                    .collect(),
+            );
+            if let Some(address) = portal {
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .map_err(|e| format!("cannot listen on {address} (portal): {e}"))?;
+                tracing::info!(portal = %address, "web portal listening");
+                tokio::spawn(garrison_portal::web::serve(web.clone(), listener));
+            }
+            GatewayOptions {
+                store: Some(store),
+                admin_extension: Some(Arc::new(PortalExtension(web))),
+            }
+        }
+    };
+    let gateway = Gateway::start_with(config, options)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(gateway)
 }
 
@@ -40,8 +110,8 @@ pub(crate) async fn wait_for_stop() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-pub(crate) async fn serve(config: PathBuf) -> Result<(), String> {
-    let gateway = start(&config).await?;
+pub(crate) async fn serve(config: PathBuf, portal: Option<String>) -> Result<(), String> {
+    let gateway = start_with_portal(&config, portal.as_deref(), true).await?;
     run_until_stopped(gateway).await
 }
 
@@ -50,6 +120,7 @@ pub(crate) struct UpOptions {
     pub(crate) data_dir: PathBuf,
     pub(crate) listen: String,
     pub(crate) admin: String,
+    pub(crate) portal: String,
     pub(crate) upstream: SocketAddr,
     pub(crate) citizens: SocketAddr,
     pub(crate) people: u64,
@@ -77,12 +148,12 @@ pub(crate) async fn up(options: UpOptions) -> Result<(), String> {
     garrison_demo::upstream::spawn(options.upstream)
         .await
         .map_err(|e| format!("demo upstream on {}: {e}", options.upstream))?;
-    let gateway = start(&demo.config_file).await?;
-    print_welcome(&demo, &gateway);
+    let gateway = start_with_portal(&demo.config_file, Some(&options.portal), false).await?;
+    print_welcome(&demo, &gateway, &options.portal);
     run_until_stopped(gateway).await
 }
 
-pub(crate) fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway) {
+pub(crate) fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway, portal: &str) {
     let gw = gateway
         .listen_addrs()
         .first()
@@ -103,7 +174,7 @@ pub(crate) fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway) 
     let ca = demo.ca_file.display();
     let mut out = String::new();
     out.push_str(&format!(
-        "\nGarrison is up.\n  gateway  https://{gw}  (mutual TLS required)\n  admin    http://{}\n  config   {}{}\n\nTry it (copy and paste):\n\n",
+        "\nGarrison is up.\n  gateway  https://{gw}  (mutual TLS required)\n  admin    http://{}\n  portal   http://{portal}\n  config   {}{}\n\nTry it (copy and paste):\n\n",
         gateway.admin_addr(),
         demo.config_file.display(),
         if demo.created { "  (new: keys issued into demo/)" } else { "" }

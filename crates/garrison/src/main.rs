@@ -7,6 +7,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod admin;
 mod audit;
 mod citizen;
 mod citizens_demo;
@@ -22,6 +23,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::admin::{AdminCommand, AdminTarget, admin};
 use crate::audit::{AuditCommand, audit};
 use crate::citizen::{CitizenCommand, citizen};
 use crate::gateway::{serve, up};
@@ -59,6 +61,9 @@ enum Command {
         /// Admin address (written into a new configuration).
         #[arg(long, default_value = "127.0.0.1:8081")]
         admin: String,
+        /// The web portal's address (the API library's pages).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        portal: String,
         /// Demo upstream address (written into a new configuration).
         #[arg(long, default_value = "127.0.0.1:8082")]
         upstream: SocketAddr,
@@ -75,6 +80,9 @@ enum Command {
         /// The configuration file.
         #[arg(long)]
         config: PathBuf,
+        /// Also serve the web portal on this address (needs a `control_plane` section).
+        #[arg(long)]
+        portal: Option<String>,
     },
     /// Work with configuration files.
     Config {
@@ -90,6 +98,14 @@ enum Command {
     Key {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// The control plane through the admin REST API: organisations, users, applications,
+    /// keys, certificates, allow-lists, subscriptions (docs/portal.md).
+    Admin {
+        #[command(flatten)]
+        target: AdminTarget,
+        #[command(subcommand)]
+        command: AdminCommand,
     },
     /// Verify, search, report on, export and prune the audit trail.
     Audit {
@@ -165,14 +181,16 @@ fn main() -> ExitCode {
             timeout: std::time::Duration::from_secs(timeout),
         }),
         Command::Key { command } => key(command),
+        Command::Admin { target, command } => admin(target, command),
         Command::Audit { command } => audit(command),
         Command::Population { command } => population(command),
         Command::Citizen { command } => run(cli.workers, || citizen(command)),
-        Command::Serve { config } => run(cli.workers, || serve(config)),
+        Command::Serve { config, portal } => run(cli.workers, || serve(config, portal)),
         Command::Up {
             data_dir,
             listen,
             admin,
+            portal,
             upstream,
             citizens,
             people,
@@ -181,6 +199,7 @@ fn main() -> ExitCode {
                 data_dir,
                 listen,
                 admin,
+                portal,
                 upstream,
                 citizens,
                 people,

@@ -68,12 +68,14 @@ async fn garrison_up_serves_the_demo_over_mutual_tls_and_stops_on_ctrl_c() {
         free_port().await,
         free_port().await,
     );
+    let portal = free_port().await;
     let run = |dir: &Path| {
         Command::new(BIN)
             .args(["up", "--data-dir"])
             .arg(dir)
             .args(["--listen", &gateway.to_string()])
             .args(["--admin", &admin.to_string()])
+            .args(["--portal", &portal.to_string()])
             .args(["--upstream", &upstream.to_string()])
             .args(["--citizens", &citizens.to_string()])
             // A small population keeps the debug-build test fast; the default is 100,000.

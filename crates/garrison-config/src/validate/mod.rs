@@ -297,6 +297,48 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
             }
         }
     }
+    let control_plane = raw.control_plane.as_ref().map(|cp| {
+        let session_ttl = match &cp.session_ttl {
+            None => Duration::from_secs(8 * 3600),
+            Some(text) => parse_duration(text).unwrap_or_else(|why| {
+                c.fail(text, "control_plane.session_ttl", why);
+                Duration::from_secs(8 * 3600)
+            }),
+        };
+        let store = c.base.join(cp.store.as_str());
+        let mut prefix = |text: &Option<Spanned<String>>, field: &str, max: u8, default: u8| {
+            let Some(text) = text else { return default };
+            match text.parse::<u8>() {
+                Ok(n) if n <= max => n,
+                _ => {
+                    c.fail(
+                        text,
+                        field,
+                        format!("expected a prefix length from 0 to {max}"),
+                    );
+                    default
+                }
+            }
+        };
+        let allow_list_max_prefix_ipv4 = prefix(
+            &cp.allow_list_max_prefix_ipv4,
+            "control_plane.allow_list_max_prefix_ipv4",
+            32,
+            24,
+        );
+        let allow_list_max_prefix_ipv6 = prefix(
+            &cp.allow_list_max_prefix_ipv6,
+            "control_plane.allow_list_max_prefix_ipv6",
+            128,
+            64,
+        );
+        ControlPlaneSettings {
+            store,
+            session_ttl,
+            allow_list_max_prefix_ipv4,
+            allow_list_max_prefix_ipv6,
+        }
+    });
     if raw.listeners.is_empty() {
         c.problems.push(Diagnostic::file(
             file,
@@ -316,6 +358,7 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
             consumers,
             subscriptions,
             audit,
+            control_plane,
         })
     } else {
         c.problems.sort_by_key(|p| (p.line, p.column));

@@ -12,6 +12,7 @@ use garrison_core::{ApiKey, CertFingerprint, Environment, KeyDigest};
 use garrison_pki::CertificateAuthority;
 
 mod apis;
+mod control_plane;
 mod credentials;
 mod good_path;
 mod listeners;

@@ -95,6 +95,12 @@ pub(crate) async fn serve(
             response
         }
     };
+    if let Some(lifecycle) = exchange
+        .route
+        .and_then(|i| snapshot.lifecycle(snapshot.routes[i].group))
+    {
+        lifecycle.write_headers(response.headers_mut());
+    }
     let audited = exchange.route.filter(|&i| snapshot.routes[i].audited);
     if let (Some(log), Some(index), Some(purpose)) = (&state.shared.audit, audited, purpose) {
         let route = &snapshot.routes[index];
@@ -198,6 +204,16 @@ async fn proxy(
     };
     exchange.route = Some(index);
     let route = &snapshot.routes[index];
+    if let Some(retired) = snapshot
+        .lifecycle(route.group)
+        .and_then(|l| l.retired.as_ref())
+    {
+        return Err(GatewayError::downstream(
+            ProblemCode::VersionRetired,
+            "This version is retired.",
+        )
+        .with_detail(retired.clone()));
+    }
 
     // --- admit ---------------------------------------------------------------------------
     let subscription =

@@ -141,6 +141,12 @@ pub(crate) fn authenticate<'s>(
         return Err(invalid_credentials());
     }
     exchange.consumer = Some(entry.consumer);
+    // HMRC's rule: sandbox credentials reach the sandbox only, whatever is subscribed.
+    if entry.sandbox_only && !route.sandbox {
+        return Err(forbidden(
+            "A sandbox key calls sandbox APIs only; use a production key.",
+        ));
+    }
     let consumer = &snapshot.consumers[entry.consumer];
 
     if !consumer.allow.is_empty() && !contains(&consumer.allow, exchange.client_ip) {

@@ -79,6 +79,14 @@ pub const IMPORTED_KEY: &str = "legacy-kong-key-0001-abcdef";
 
 impl Harness {
     pub async fn start(setup: Setup) -> Harness {
+        Self::start_with(setup, |_| garrison_gateway::GatewayOptions::default()).await
+    }
+
+    /// Starts with options made for the harness directory (e.g. a store file in it).
+    pub async fn start_with(
+        setup: Setup,
+        options: impl FnOnce(&std::path::Path) -> garrison_gateway::GatewayOptions,
+    ) -> Harness {
         let dir = garrison_testkit::temp_dir("gateway");
         let pki = TestPki::create(&dir);
         let upstream = TestUpstream::start().await;
@@ -123,7 +131,9 @@ impl Harness {
         let path = dir.join("garrison.yaml");
         std::fs::write(&path, yaml).expect("write config");
         let config = garrison_config::load(&path).unwrap_or_else(|e| panic!("test config: {e}"));
-        let gateway = Gateway::start(config).await.expect("gateway starts");
+        let gateway = Gateway::start_with(config, options(&dir))
+            .await
+            .expect("gateway starts");
         let addr = gateway.listen_addrs()[0];
         harness_setup.extra_routes = harness_setup.extra_routes.clone();
         Harness {

@@ -1,0 +1,279 @@
+//! Sessions, organisations, users, plans and the admin events: the platform's own records.
+
+use std::time::Instant;
+
+use garrison_core::ProblemCode;
+use garrison_store::{NewOrganisation, NewPlan, NewUser, Role, password};
+use http::HeaderValue;
+use serde::{Deserialize, Serialize};
+
+use crate::Portal;
+use crate::auth::{self, Principal};
+use crate::reply::{Outcome, Refusal, created, no_content, ok};
+use crate::routes::Call;
+
+/// A slug: lower-case letters, digits and hyphens, starting with a letter or digit, at most
+/// 63 characters. Slugs name consumers (`org/app`) in headers, metrics and the audit trail,
+/// so nothing else is allowed.
+pub(crate) fn check_slug(field: &str, slug: &str) -> Result<(), Refusal> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 63
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Refusal::bad(format!(
+            "{field}: lower-case letters, digits and hyphens, at most 63"
+        )))
+    }
+}
+
+/// A display name: 1 to 200 characters, no control characters.
+pub(crate) fn check_name(field: &str, name: &str) -> Result<(), Refusal> {
+    let len = name.chars().count();
+    if (1..=200).contains(&len) && !name.chars().any(char::is_control) {
+        Ok(())
+    } else {
+        Err(Refusal::bad(format!(
+            "{field}: 1 to 200 characters, no control characters"
+        )))
+    }
+}
+
+pub(crate) fn require_admin(who: &Principal) -> Result<(), Refusal> {
+    if who.is_admin() {
+        Ok(())
+    } else {
+        Err(Refusal::forbidden("Only a platform admin may do this."))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionAnswer {
+    token: String,
+    expires_at: i64,
+    user: garrison_store::User,
+}
+
+/// Why a sign-in did not open a session.
+pub(crate) enum SignInFailure {
+    /// Too many failures: wait this long.
+    Throttled(std::time::Duration),
+    /// Unknown account or wrong password (deliberately not said which).
+    Invalid,
+    /// The store failed.
+    Failed(Refusal),
+}
+
+impl From<garrison_store::StoreError> for SignInFailure {
+    fn from(e: garrison_store::StoreError) -> Self {
+        SignInFailure::Failed(e.into())
+    }
+}
+
+/// Checks a password (throttled per account and per address) and opens a session: its
+/// token, expiry and user. Shared by the admin API and the web portal.
+pub(crate) fn open_session(
+    portal: &Portal,
+    email: &str,
+    password: &str,
+    addr: std::net::IpAddr,
+) -> Result<(String, i64, garrison_store::User), SignInFailure> {
+    let now = Instant::now();
+    if let Some(wait) = portal.throttle.blocked(email, addr, now) {
+        return Err(SignInFailure::Throttled(wait));
+    }
+    let found = portal.store.user_by_email(email)?;
+    // An unknown account costs the same argon2 verification as a known one.
+    let stored = found
+        .as_ref()
+        .map_or(password::decoy(), |(_, hash)| hash.as_str());
+    let matches = password::verify(password, stored);
+    let Some((user, _)) = found.filter(|_| matches) else {
+        portal.throttle.failed(email, addr, now);
+        return Err(SignInFailure::Invalid);
+    };
+    portal.throttle.succeeded(email);
+    let token = auth::new_session_token()
+        .map_err(|e| SignInFailure::Failed(Refusal::new(ProblemCode::InternalError, e)))?;
+    let expires_at = garrison_store::now()
+        + i64::try_from(portal.settings.session_ttl.as_secs()).unwrap_or(i64::MAX / 2);
+    portal
+        .store
+        .create_session(auth::token_digest(&token), user.id, expires_at)?;
+    Ok((token, expires_at, user))
+}
+
+pub(crate) fn sign_in(portal: &Portal, call: &Call<'_>) -> Outcome {
+    let input: SignIn = call.body()?;
+    match open_session(
+        portal,
+        &input.email,
+        &input.password,
+        call.context.peer.ip(),
+    ) {
+        Ok((token, expires_at, user)) => created(&SessionAnswer {
+            token,
+            expires_at,
+            user,
+        }),
+        Err(SignInFailure::Throttled(wait)) => {
+            let mut refused = Refusal::new(
+                ProblemCode::MessageThrottledOut,
+                "Too many failed sign-ins; try again later.",
+            )
+            .reply();
+            if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                refused
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, value);
+            }
+            Ok(refused)
+        }
+        Err(SignInFailure::Invalid) => Err(Refusal::new(
+            ProblemCode::InvalidCredentials,
+            "The email or password is not right.",
+        )),
+        Err(SignInFailure::Failed(refusal)) => Err(refusal),
+    }
+}
+
+pub(crate) fn sign_out(portal: &Portal, call: &Call<'_>) -> Outcome {
+    call.who()?;
+    // The admin token is not a session: there is nothing to end.
+    if let Some(token) = call.token.filter(|t| t.starts_with(auth::SESSION_PREFIX)) {
+        portal.store.delete_session(&auth::token_digest(token))?;
+    }
+    no_content()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Me {
+    role: Role,
+    organisation: Option<i64>,
+    user: Option<garrison_store::User>,
+}
+
+pub(crate) fn me(_: &Portal, call: &Call<'_>) -> Outcome {
+    let who = call.who()?;
+    ok(&Me {
+        role: who.role(),
+        organisation: who.organisation(),
+        user: match who {
+            Principal::User(u) => Some(u.clone()),
+            Principal::AdminToken => None,
+        },
+    })
+}
+
+pub(crate) fn list_organisations(portal: &Portal, call: &Call<'_>) -> Outcome {
+    call.who()?;
+    // Everyone signed in may see who publishes the catalogue's APIs: organisations' names
+    // are not secret, their applications are.
+    let all = portal.store.organisations()?;
+    ok(&serde_json::json!({ "organisations": all }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrganisationInput {
+    slug: String,
+    name: String,
+}
+
+pub(crate) fn create_organisation(portal: &Portal, call: &Call<'_>) -> Outcome {
+    require_admin(call.who()?)?;
+    let input: OrganisationInput = call.body()?;
+    check_slug("slug", &input.slug)?;
+    check_name("name", &input.name)?;
+    created(&portal.store.create_organisation(NewOrganisation {
+        slug: input.slug,
+        name: input.name,
+    })?)
+}
+
+pub(crate) fn list_users(portal: &Portal, call: &Call<'_>) -> Outcome {
+    let who = call.who()?;
+    let users = if who.is_admin() {
+        portal.store.users(None)?
+    } else {
+        match who.organisation() {
+            Some(org) => portal.store.users(Some(org))?,
+            None => Vec::new(),
+        }
+    };
+    ok(&serde_json::json!({ "users": users }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserInput {
+    email: String,
+    name: String,
+    organisation: Option<i64>,
+    role: String,
+    password: String,
+}
+
+pub(crate) fn create_user(portal: &Portal, call: &Call<'_>) -> Outcome {
+    require_admin(call.who()?)?;
+    let input: UserInput = call.body()?;
+    let role = Role::parse(&input.role).ok_or_else(|| {
+        Refusal::bad("role: expected platform_admin, api_owner or consumer_developer")
+    })?;
+    if !input.email.contains('@') || input.email.len() > 254 {
+        return Err(Refusal::bad("email: expected an email address"));
+    }
+    check_name("name", &input.name)?;
+    let password_hash = password::hash(&input.password)?;
+    created(&portal.store.create_user(NewUser {
+        email: input.email,
+        name: input.name,
+        organisation: input.organisation,
+        role,
+        password_hash,
+    })?)
+}
+
+pub(crate) fn list_plans(portal: &Portal, call: &Call<'_>) -> Outcome {
+    call.who()?;
+    ok(&serde_json::json!({ "plans": portal.store.plans()? }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PlanInput {
+    name: String,
+    requests: u32,
+    period_seconds: u32,
+    burst: u32,
+}
+
+pub(crate) fn create_plan(portal: &Portal, call: &Call<'_>) -> Outcome {
+    require_admin(call.who()?)?;
+    let input: PlanInput = call.body()?;
+    check_slug("name", &input.name)?;
+    created(&portal.store.create_plan(NewPlan {
+        name: input.name,
+        requests: input.requests,
+        period_seconds: input.period_seconds,
+        burst: input.burst,
+    })?)
+}
+
+pub(crate) fn list_events(portal: &Portal, call: &Call<'_>) -> Outcome {
+    require_admin(call.who()?)?;
+    ok(&serde_json::json!({ "events": portal.store.events(200)? }))
+}

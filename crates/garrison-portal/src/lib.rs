@@ -1,0 +1,146 @@
+//! Garrison's admin REST API: the control plane's organisations, users, applications and
+//! their credentials, APIs and their lifecycle, plans and subscriptions, with role-based
+//! access for platform admins, API owners and consumer developers. Its contract is
+//! `contracts/garrison-admin-api.yaml`.
+//!
+//! The API is served on the gateway's admin listener (never a public one) through the
+//! gateway's [`AdminExtension`] hook, under `/admin/v1/`. Every change, and every refused
+//! attempt at one, is recorded as an admin event in the store; every change the gateway cares
+//! about reaches it through the store's change notification, with no restart.
+//!
+//! This crate decides who may do what; the store keeps the records, and the gateway never
+//! asks this crate anything on its request path.
+
+mod applications;
+mod auth;
+mod catalogue;
+mod identity;
+mod reply;
+mod routes;
+mod subscriptions;
+pub mod web;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use garrison_gateway::{AdminContext, AdminExtension, AdminFuture};
+use garrison_store::Store;
+use http::{Request, Response};
+use http_body_util::Full;
+
+pub use auth::{Principal, SESSION_PREFIX, SignInThrottle};
+
+/// The path prefix of every admin REST API endpoint.
+pub const PREFIX: &str = "/admin/v1/";
+
+/// Settings of the admin API.
+#[derive(Debug, Clone)]
+pub struct PortalSettings {
+    /// How long a session lasts after sign-in.
+    pub session_ttl: Duration,
+    /// The widest IPv4 network an application's allow-list may hold (24: no wider than a /24,
+    /// as the HMRC developer hub requires).
+    pub max_allow_prefix_v4: u8,
+    /// The widest IPv6 network (64: one subnet).
+    pub max_allow_prefix_v6: u8,
+    /// Failed sign-ins per account or address before sign-in is refused for the window.
+    pub sign_in_failures: u32,
+    /// The window of the sign-in throttle.
+    pub sign_in_window: Duration,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings {
+            session_ttl: Duration::from_secs(8 * 3600),
+            max_allow_prefix_v4: 24,
+            max_allow_prefix_v6: 64,
+            sign_in_failures: 5,
+            sign_in_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The admin REST API over a store.
+#[derive(Debug)]
+pub struct Portal {
+    store: Arc<dyn Store>,
+    settings: PortalSettings,
+    throttle: SignInThrottle,
+    routes: routes::Routes,
+    /// Each route group's contract (the resolved document), for the documentation pages.
+    contracts: RwLock<HashMap<String, Arc<serde_json::Value>>>,
+}
+
+impl Portal {
+    /// The API over `store`.
+    pub fn new(store: Arc<dyn Store>, settings: PortalSettings) -> Arc<Portal> {
+        Arc::new(Portal {
+            throttle: SignInThrottle::new(settings.sign_in_failures, settings.sign_in_window),
+            store,
+            settings,
+            routes: routes::Routes::new(),
+            contracts: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Sets the contracts the documentation pages render, by route group (the `name` of
+    /// each `apis:` entry of the configuration, which API versions name as their group).
+    pub fn set_contracts(&self, contracts: HashMap<String, Arc<serde_json::Value>>) {
+        *self
+            .contracts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = contracts;
+    }
+
+    /// The contract of route group `group`.
+    pub(crate) fn contract(&self, group: &str) -> Option<Arc<serde_json::Value>> {
+        self.contracts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(group)
+            .cloned()
+    }
+
+    /// The store the API changes.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Answers one request (synchronously: the store is synchronous and password hashing
+    /// is CPU work; [`AdminExtension::handle`] runs this on a blocking thread).
+    pub fn answer(
+        &self,
+        request: &Request<Bytes>,
+        context: &AdminContext,
+    ) -> Response<Full<Bytes>> {
+        routes::dispatch(self, request, context)
+    }
+}
+
+/// The admin REST API as an extension of the gateway's admin listener.
+#[derive(Debug, Clone)]
+pub struct PortalExtension(pub Arc<Portal>);
+
+impl AdminExtension for PortalExtension {
+    fn serves(&self, path: &str) -> bool {
+        path.starts_with(PREFIX)
+    }
+
+    fn handle(&self, request: Request<Bytes>, context: AdminContext) -> AdminFuture {
+        let portal = self.0.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || portal.answer(&request, &context))
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "an admin API request failed");
+                    reply::problem(
+                        garrison_core::ProblemCode::InternalError,
+                        "The request could not be processed.",
+                    )
+                })
+        })
+    }
+}
