@@ -68,6 +68,8 @@ before(async () => {
     '--upstream', `127.0.0.1:${ports.upstream}`,
     '--citizens', `127.0.0.1:${ports.citizens}`,
     '--people', '200',
+    // This test builds its own library through the admin API.
+    '--no-demo-library',
   ], { stdio: 'ignore' });
   // Readiness is polled, never slept for; at most 60 s.
   let ready = false;

@@ -124,6 +124,8 @@ pub(crate) struct UpOptions {
     pub(crate) upstream: SocketAddr,
     pub(crate) citizens: SocketAddr,
     pub(crate) people: u64,
+    /// Put the demo library in a new, empty control-plane store.
+    pub(crate) demo_library: bool,
 }
 
 pub(crate) async fn up(options: UpOptions) -> Result<(), String> {
@@ -148,8 +150,19 @@ pub(crate) async fn up(options: UpOptions) -> Result<(), String> {
     garrison_demo::upstream::spawn(options.upstream)
         .await
         .map_err(|e| format!("demo upstream on {}: {e}", options.upstream))?;
+    let portal_users = if options.demo_library {
+        seed_library(&demo).await?
+    } else {
+        None
+    };
     let gateway = start_with_portal(&demo.config_file, Some(&options.portal), false).await?;
     print_welcome(&demo, &gateway, &options.portal);
+    if let Some(file) = portal_users {
+        println!(
+            "  The portal's catalogue holds every API above; demo sign-ins (an API owner and a\n  consumer developer) are in {}\n",
+            file.display()
+        );
+    }
     run_until_stopped(gateway).await
 }
 
@@ -303,4 +316,25 @@ pub(crate) fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway, 
         admin = gateway.admin_addr()
     ));
     println!("{out}");
+}
+
+/// Puts the demo library in a new control-plane store (see `portal_demo`); returns the file of
+/// demo sign-ins when it did.
+async fn seed_library(demo: &garrison_demo::DemoState) -> Result<Option<PathBuf>, String> {
+    let config = garrison_config::load(&demo.config_file).map_err(|e| e.to_string())?;
+    let Some(settings) = config.control_plane.clone() else {
+        return Ok(None);
+    };
+    let demo_dir = demo
+        .admin_token_file
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_default();
+    tokio::task::spawn_blocking(move || {
+        let store = SqliteStore::open(&settings.store)
+            .map_err(|e| format!("{}: {e}", settings.store.display()))?;
+        crate::portal_demo::seed(&store, &config, &demo_dir)
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }

@@ -15,6 +15,7 @@ mod contract_test;
 mod gateway;
 mod mock;
 mod population;
+mod portal_demo;
 mod tools;
 
 use std::net::SocketAddr;
@@ -73,6 +74,10 @@ enum Command {
         /// People in the synthetic population, when it is first generated.
         #[arg(long, default_value_t = 100_000)]
         people: u64,
+        /// Leave a new control-plane store empty instead of putting the demo library in it
+        /// (the configuration's APIs, two organisations, two sign-ins, a plan).
+        #[arg(long)]
+        no_demo_library: bool,
     },
     /// Run the gateway from a configuration file (reloaded on change, SIGHUP or
     /// POST /admin/reload).
@@ -194,6 +199,7 @@ fn main() -> ExitCode {
             upstream,
             citizens,
             people,
+            no_demo_library,
         } => run(cli.workers, || {
             up(gateway::UpOptions {
                 data_dir,
@@ -203,6 +209,7 @@ fn main() -> ExitCode {
                 upstream,
                 citizens,
                 people,
+                demo_library: !no_demo_library,
             })
         }),
     }

@@ -132,6 +132,8 @@ async fn an_application_created_with_garrison_admin_calls_the_running_gateway() 
             .args(["--upstream", &upstream.to_string()])
             .args(["--citizens", &citizens.to_string()])
             .args(["--people", "200"])
+            // This journey builds its own library through the CLI.
+            .arg("--no-demo-library")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -107,6 +107,7 @@ async fn garrison_up_serves_the_demo_over_mutual_tls_and_stops_on_ctrl_c() {
             .mode();
         assert_eq!(mode & 0o077, 0, "the key file is private to its owner");
     }
+    demo_library_is_seeded(&dir, admin).await;
     let client = TlsClient::new(&ca, Some(&cert), Protocol::Http1);
     let response = client
         .send(gateway, get("/demo/v1/echo", Some(&key)))
@@ -495,4 +496,63 @@ fn no_identifier_in_logs_or_audit(dir: &Path, log: &str) {
             panic!("{} holds {found}", path.display());
         }
     }
+}
+
+/// One JSON request to the admin listener; the status and the body.
+async fn admin_call(
+    admin: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let mut stream = tokio::net::TcpStream::connect(admin).await.expect("admin");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: admin\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    stream.read_to_string(&mut out).await.expect("read");
+    let status = out.get(9..12).and_then(|s| s.parse().ok()).expect("status");
+    let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or_default())
+}
+
+/// A new `garrison up` puts the configuration's APIs in the portal's catalogue, and its demo
+/// sign-ins (in a private file) work.
+async fn demo_library_is_seeded(dir: &Path, admin: SocketAddr) {
+    let file = dir.join("demo/portal-users");
+    let text = std::fs::read_to_string(&file).expect("demo sign-ins");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("file").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the sign-ins are private to their owner");
+    }
+    let token = std::fs::read_to_string(dir.join("demo/admin-token")).expect("admin token");
+    let (status, catalogue) =
+        admin_call(admin, "GET", "/admin/v1/apis", Some(token.trim()), "").await;
+    assert_eq!(status, 200, "{catalogue}");
+    let slugs: Vec<&str> = catalogue["apis"]
+        .as_array()
+        .expect("apis")
+        .iter()
+        .filter_map(|a| a["slug"].as_str())
+        .collect();
+    for api in ["citizen-match", "citizen-details", "free-school-meals"] {
+        assert!(slugs.contains(&api), "{api} in {slugs:?}");
+    }
+    let developer = text
+        .lines()
+        .find(|l| l.starts_with("developer@dvla.example "))
+        .expect("the developer's sign-in");
+    let (email, password) = developer.split_once(' ').expect("email password");
+    let body = serde_json::json!({"email": email, "password": password}).to_string();
+    let (status, session) = admin_call(admin, "POST", "/admin/v1/sessions", None, &body).await;
+    assert_eq!(status, 201, "{session}");
+    assert_eq!(session["user"]["role"], "consumer_developer");
 }
