@@ -261,6 +261,16 @@ impl AuditLog {
     }
 }
 
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("policy", &self.policy)
+            .field("queue_depth", &self.queue_depth())
+            .field("key_id", &crate::key_id(&self.public_key))
+            .finish_non_exhaustive()
+    }
+}
+
 // === impl PendingAck ===
 
 impl PendingAck {

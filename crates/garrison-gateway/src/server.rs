@@ -242,6 +242,12 @@ impl Gateway {
         self.admin_addr
     }
 
+    /// The audit trail this gateway records to, if its configuration keeps one (for the
+    /// control plane, whose changes belong in the same trail).
+    pub fn audit_log(&self) -> Option<Arc<garrison_audit::AuditLog>> {
+        self.state.shared.audit.clone()
+    }
+
     /// The generation of the snapshot in force.
     pub fn generation(&self) -> u64 {
         self.state.snapshot.load().generation

@@ -21,7 +21,7 @@ mod subscriptions;
 pub mod web;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -72,6 +72,9 @@ pub struct Portal {
     routes: routes::Routes,
     /// Each route group's contract (the resolved document), for the documentation pages.
     contracts: RwLock<HashMap<String, Arc<serde_json::Value>>>,
+    /// The gateway's audit trail, where every admin event is recorded too (set once the
+    /// gateway has started).
+    audit: OnceLock<Arc<garrison_audit::AuditLog>>,
 }
 
 impl Portal {
@@ -83,7 +86,46 @@ impl Portal {
             settings,
             routes: routes::Routes::new(),
             contracts: RwLock::new(HashMap::new()),
+            audit: OnceLock::new(),
         })
+    }
+
+    /// Records every later admin event in `log` as well as in the store: the hash-chained,
+    /// signed trail then holds the control plane's changes beside the accesses they enabled.
+    pub fn set_audit_log(&self, log: Arc<garrison_audit::AuditLog>) {
+        let _ = self.audit.set(log);
+    }
+
+    /// Records an admin event in the store and, when there is one, the audit trail (API
+    /// `garrison-admin`; the actor as `user:ID`, `admin` or `anonymous`, never an email).
+    pub(crate) fn record_event(&self, actor: &str, operation: &str, target: &str, outcome: &str) {
+        if let Err(e) = self.store.record_event(actor, operation, target, outcome) {
+            tracing::error!(error = %e, operation, "the admin event was not recorded");
+        }
+        let Some(log) = self.audit.get().cloned() else {
+            return;
+        };
+        let decision = if outcome == "ok" {
+            garrison_audit::Decision::Allowed
+        } else {
+            garrison_audit::Decision::Refused {
+                reason: outcome.to_owned(),
+            }
+        };
+        let mut record = garrison_audit::AuditRecord::new(
+            "control-plane",
+            "garrison-admin",
+            operation,
+            decision,
+        );
+        record.consumer = Some(actor.to_owned());
+        // The answer does not wait for the record's fsync (the store's event is already
+        // committed); a record that cannot be stored is logged.
+        tokio::spawn(async move {
+            if let Err(e) = log.append(record).await {
+                tracing::error!(error = %e, "an admin event was not stored in the audit trail");
+            }
+        });
     }
 
     /// Sets the contracts the documentation pages render, by route group (the `name` of

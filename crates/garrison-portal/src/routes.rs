@@ -431,12 +431,7 @@ fn record(
     }
     let mut target: Vec<String> = params.iter().map(|(k, v)| format!("{k}:{v}")).collect();
     target.sort();
-    if let Err(e) = portal
-        .store
-        .record_event(actor, operation, &target.join(","), outcome)
-    {
-        tracing::error!(error = %e, operation, "the admin event was not recorded");
-    }
+    portal.record_event(actor, operation, &target.join(","), outcome);
 }
 
 /// The caller: the admin token's holder, a session's user, or nobody (no token).

@@ -36,6 +36,8 @@ pub(crate) async fn start_with_portal(
         tracing::warn!("{why}; the portal is not served");
         portal = None;
     }
+    // The portal, to hand it the gateway's audit trail once the gateway has opened it.
+    let mut web_portal = None;
     let options = match &config.control_plane {
         None => GatewayOptions::default(),
         Some(settings) => {
@@ -70,6 +72,7 @@ pub(crate) async fn start_with_portal(
                 tracing::info!(portal = %address, "web portal listening");
                 tokio::spawn(garrison_portal::web::serve(web.clone(), listener));
             }
+            web_portal = Some(web.clone());
             GatewayOptions {
                 store: Some(store),
                 admin_extension: Some(Arc::new(PortalExtension(web))),
@@ -79,6 +82,9 @@ pub(crate) async fn start_with_portal(
     let gateway = Gateway::start_with(config, options)
         .await
         .map_err(|e| e.to_string())?;
+    if let (Some(web), Some(log)) = (web_portal, gateway.audit_log()) {
+        web.set_audit_log(log);
+    }
     Ok(gateway)
 }
 

@@ -351,12 +351,7 @@ fn sign_in(portal: &Portal, visit: &Visit) -> Page {
         Err(SignInFailure::Invalid) => ("anonymous".to_owned(), "INVALID_CREDENTIALS"),
         Err(SignInFailure::Failed(_)) => ("anonymous".to_owned(), "INTERNAL_SERVER_ERROR"),
     };
-    if let Err(e) = portal
-        .store
-        .record_event(&actor, "signIn", "portal", result)
-    {
-        tracing::error!(error = %e, "the sign-in event was not recorded");
-    }
+    portal.record_event(&actor, "signIn", "portal", result);
     match outcome {
         Ok((token, expires_at, _)) => {
             let max_age = (expires_at - garrison_store::now()).max(0);
