@@ -154,6 +154,12 @@ impl Gateway {
             admin_listener,
             shutdown.subscribe(),
         ));
+        if !config.transfers.is_empty() {
+            tasks.spawn(crate::transfer::sweep::run(
+                state.clone(),
+                shutdown.subscribe(),
+            ));
+        }
         state.ready.store(true, Ordering::Release);
         tracing::info!(
             listeners = ?listen_addrs,

@@ -15,6 +15,7 @@ mod gateway;
 mod mock;
 mod population;
 mod tools;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ use crate::population::{PopulationCommand, population};
 use crate::tools::{
     ConfigCommand, ContractCommand, KeyCommand, check, contract_diff, contract_lint, key,
 };
+use crate::transfer::{TransferCommand, transfer};
 
 #[derive(Parser)]
 #[command(
@@ -106,6 +108,11 @@ enum Command {
         #[command(subcommand)]
         command: CitizenCommand,
     },
+    /// Manage the master keys of the file transfer services.
+    Transfer {
+        #[command(subcommand)]
+        command: TransferCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -165,6 +172,7 @@ fn main() -> ExitCode {
             timeout: std::time::Duration::from_secs(timeout),
         }),
         Command::Key { command } => key(command),
+        Command::Transfer { command } => transfer(command),
         Command::Audit { command } => audit(command),
         Command::Population { command } => population(command),
         Command::Citizen { command } => run(cli.workers, || citizen(command)),

@@ -19,6 +19,7 @@ mod many;
 mod references;
 mod structure;
 mod tls;
+mod transfers;
 mod values;
 
 // === scratch files ===
