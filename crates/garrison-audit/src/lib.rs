@@ -59,7 +59,7 @@ pub use export::export_range;
 pub use keys::{
     PUBLIC_KEY_FILE, SIGNING_KEY_FILE, parse_public_key, public_key_path, read_public_key,
 };
-pub use record::{AuditRecord, Decision, Purpose, PurposeHeader};
+pub use record::{AuditRecord, Decision, FileFacts, Purpose, PurposeHeader};
 pub use report::{
     SubjectAccessReport, subject_access_report, write_csv, write_json_lines, write_table,
 };

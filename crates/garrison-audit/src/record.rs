@@ -75,6 +75,31 @@ pub struct AuditRecord {
     pub disclosed_fields: Vec<String>,
     /// Whose data it was, as a keyed hash; `None` when the request names no subject.
     pub subject: Option<SubjectHash>,
+    /// For a file transfer: which file, from whom, to which inbox, of which type, its size and
+    /// checksum — never its content or name. Absent (and not serialised, so older records
+    /// hash as before) for every other request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<Box<FileFacts>>,
+}
+
+/// What an audit record says about a transferred file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileFacts {
+    /// The file (upload) id.
+    pub id: String,
+    /// The consumer that sent it.
+    pub sender: String,
+    /// The inbox it is addressed to.
+    pub recipient: String,
+    /// Its document type.
+    pub document_type: String,
+    /// Its declared size in bytes.
+    pub size: u64,
+    /// Bytes durably stored when the record was written.
+    pub offset: u64,
+    /// SHA-256 of the whole file (base64), once complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 // === impl AuditRecord ===
@@ -101,6 +126,7 @@ impl AuditRecord {
             upstream_status: None,
             disclosed_fields: Vec::new(),
             subject: None,
+            file: None,
         }
     }
 }

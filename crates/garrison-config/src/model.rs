@@ -40,6 +40,8 @@ pub struct Config {
     pub audit: Option<AuditSettings>,
     /// The control-plane store and the admin REST API, when configured.
     pub control_plane: Option<ControlPlaneSettings>,
+    /// File transfer services (tus uploads delivered to inboxes).
+    pub transfers: Vec<Transfer>,
 }
 
 /// The control plane: its store (whose applications and subscriptions the gateway compiles
@@ -54,6 +56,84 @@ pub struct ControlPlaneSettings {
     pub allow_list_max_prefix_ipv4: u8,
     /// The widest IPv6 prefix (default 64).
     pub allow_list_max_prefix_ipv6: u8,
+}
+
+/// A file transfer service: senders upload files by the tus protocol, encrypted at rest, to
+/// recipients' inboxes. Its routes are in the subscription group named like it.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    /// Name: the subscription group of its routes and the API named in the audit trail.
+    pub name: String,
+    /// Prefix of its paths (`/files/v1`).
+    pub base_path: String,
+    /// The directory of its encrypted store (resolved against the configuration file).
+    pub store: std::path::PathBuf,
+    /// The master key ring file (resolved against the configuration file).
+    pub master_keys_file: std::path::PathBuf,
+    /// The master keys, read and checked when the configuration was loaded.
+    pub master_keys: Arc<garrison_transfer::MasterKeys>,
+    /// The document types an upload may declare.
+    pub document_types: Vec<String>,
+    /// The largest upload, in bytes (`Tus-Max-Size`).
+    pub max_size: u64,
+    /// How long an incomplete upload is kept (`Upload-Expires`).
+    pub upload_expiry: Duration,
+    /// How long a delivered file is kept when its recipient never acknowledges it.
+    pub retention: Duration,
+    /// How long an acknowledged file is kept before it is deleted.
+    pub delete_acknowledged_after: Duration,
+    /// How often expired uploads and files are looked for and deleted.
+    pub sweep_interval: Duration,
+    /// Whether every request, and every deletion, is recorded in the audit trail.
+    pub audit: bool,
+    /// Its inboxes.
+    pub inboxes: Vec<Inbox>,
+}
+
+/// An inbox of a transfer service.
+#[derive(Debug, Clone)]
+pub struct Inbox {
+    /// Name (what senders address files to).
+    pub name: String,
+    /// The consumer that reads it (an index into [`Config::consumers`]).
+    pub owner: usize,
+    /// Where the gateway tells the recipient of each new file, if anywhere.
+    pub webhook: Option<Webhook>,
+}
+
+/// A plain-HTTP endpoint that is sent `POST` notifications (like upstreams, inside the
+/// network: never a URL a caller supplied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// `host:port`.
+    pub authority: String,
+    /// The request path (and query), starting with `/`.
+    pub path: String,
+}
+
+/// What a route of a transfer service does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransferOperation {
+    /// `OPTIONS`/`POST` on the uploads collection: capabilities, creation.
+    Uploads,
+    /// `HEAD`/`PATCH`/`DELETE`/`OPTIONS` on one upload.
+    Upload,
+    /// `GET` an inbox's list of files.
+    Inbox,
+    /// `GET`/`HEAD` one file of an inbox.
+    Download,
+    /// `POST` the acknowledgement of one file.
+    Acknowledge,
+}
+
+/// A route served by a transfer service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferRoute {
+    /// Index into [`Config::transfers`].
+    pub transfer: usize,
+    /// What it does.
+    pub operation: TransferOperation,
 }
 
 /// Where and how audit records are kept.
@@ -252,6 +332,8 @@ pub struct Route {
     pub audit: bool,
     /// The contract operation this route serves, for a route derived from an API.
     pub operation: Option<RouteOperation>,
+    /// For a route of a transfer service: which, and what it does.
+    pub transfer: Option<TransferRoute>,
 }
 
 /// The contract operation behind a derived route.
@@ -367,4 +449,9 @@ pub struct Subscription {
     /// The purposes (values of the `context` header) the consumer may state; `None` accepts
     /// any. With a list, a request without a purpose, or with another one, is refused.
     pub purposes: Option<Vec<String>>,
+    /// For a transfer service: the inboxes the consumer may send files to (none without it).
+    pub send_to: Vec<String>,
+    /// For a transfer service: the document types the consumer may send; `None`: every type
+    /// the service accepts.
+    pub document_types: Option<Vec<String>>,
 }

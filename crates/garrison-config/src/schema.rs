@@ -35,6 +35,8 @@ pub(crate) struct RawConfig {
     pub(crate) audit: Option<RawAudit>,
     #[serde(default)]
     pub(crate) control_plane: Option<RawControlPlane>,
+    #[serde(default)]
+    pub(crate) transfers: Vec<RawTransfer>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +46,34 @@ pub(crate) struct RawControlPlane {
     pub(crate) session_ttl: Option<Text>,
     pub(crate) allow_list_max_prefix_ipv4: Option<Text>,
     pub(crate) allow_list_max_prefix_ipv6: Option<Text>,
+}
+
+/// A file transfer service: tus uploads into encrypted storage, delivered to inboxes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTransfer {
+    pub(crate) name: Text,
+    pub(crate) base_path: Text,
+    pub(crate) host: Option<Text>,
+    pub(crate) store: Text,
+    pub(crate) master_keys: Text,
+    pub(crate) document_types: Spanned<Vec<Text>>,
+    pub(crate) max_size: Option<Spanned<u64>>,
+    pub(crate) upload_expiry: Option<Text>,
+    pub(crate) retention: Option<Text>,
+    pub(crate) delete_acknowledged_after: Option<Text>,
+    pub(crate) sweep_interval: Option<Text>,
+    pub(crate) audit: Option<Spanned<bool>>,
+    pub(crate) inboxes: Spanned<Vec<RawInbox>>,
+}
+
+/// An inbox: where files for one recipient system wait until it fetches them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInbox {
+    pub(crate) name: Text,
+    pub(crate) owner: Text,
+    pub(crate) webhook: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -229,6 +259,8 @@ pub(crate) struct RawSubscription {
     pub(crate) operations: Option<Spanned<Vec<Text>>>,
     pub(crate) fields: Option<Spanned<Vec<Text>>>,
     pub(crate) purposes: Option<Spanned<Vec<Text>>>,
+    pub(crate) send_to: Option<Spanned<Vec<Text>>>,
+    pub(crate) document_types: Option<Spanned<Vec<Text>>>,
 }
 
 /// Parses YAML into the raw schema; a syntax or shape error becomes one diagnostic.

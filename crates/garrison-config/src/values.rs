@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Parses `250ms`, `10s`, `5m` or `1h`.
+/// Parses `250ms`, `10s`, `5m`, `1h` or `30d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -21,7 +21,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => 1,
         "m" => 60,
         "h" => 3600,
-        _ => return Err(format!("{text:?} has an unknown unit: use ms, s, m or h")),
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?} has an unknown unit: use ms, s, m, h or d"
+            ));
+        }
     };
     // Checked, not saturating: a saturated `u64::MAX` seconds would pass as a valid duration
     // and then overflow (and panic) wherever it is added to an `Instant`.

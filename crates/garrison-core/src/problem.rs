@@ -48,6 +48,22 @@ pub enum ProblemCode {
     ServiceUnavailable,
     /// 504: the upstream did not answer in time.
     GatewayTimeout,
+    /// 409: the upload is not at the `Upload-Offset` the client sent (tus).
+    UploadOffsetConflict,
+    /// 410: the upload expired before it was completed (tus expiration).
+    UploadExpired,
+    /// 412: `Tus-Resumable` is missing or names an unsupported version.
+    TusVersionUnsupported,
+    /// 415: the body's content type is not the one the resource accepts.
+    UnsupportedMediaType,
+    /// 416: the `Range` lies outside the file.
+    RangeNotSatisfiable,
+    /// 423: another request is writing to this upload right now.
+    UploadLocked,
+    /// 460: the body does not match its `Upload-Checksum` (tus checksum).
+    ChecksumMismatch,
+    /// 500: stored data failed its integrity check; nothing unverified is released.
+    StoredDataCorrupt,
 }
 
 impl ProblemCode {
@@ -71,6 +87,14 @@ impl ProblemCode {
             ProblemCode::UpstreamContractViolation => "UPSTREAM_CONTRACT_VIOLATION",
             ProblemCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ProblemCode::GatewayTimeout => "GATEWAY_TIMEOUT",
+            ProblemCode::UploadOffsetConflict => "UPLOAD_OFFSET_CONFLICT",
+            ProblemCode::UploadExpired => "UPLOAD_EXPIRED",
+            ProblemCode::TusVersionUnsupported => "TUS_VERSION_UNSUPPORTED",
+            ProblemCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ProblemCode::RangeNotSatisfiable => "RANGE_NOT_SATISFIABLE",
+            ProblemCode::UploadLocked => "UPLOAD_LOCKED",
+            ProblemCode::ChecksumMismatch => "CHECKSUM_MISMATCH",
+            ProblemCode::StoredDataCorrupt => "STORED_DATA_CORRUPT",
         }
     }
 
@@ -95,6 +119,17 @@ impl ProblemCode {
             }
             ProblemCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProblemCode::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ProblemCode::UploadOffsetConflict => StatusCode::CONFLICT,
+            ProblemCode::UploadExpired => StatusCode::GONE,
+            ProblemCode::TusVersionUnsupported => StatusCode::PRECONDITION_FAILED,
+            ProblemCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ProblemCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            ProblemCode::UploadLocked => StatusCode::LOCKED,
+            // tus 1.0.0 checksum extension: "460 Checksum Mismatch" (not an IANA status).
+            ProblemCode::ChecksumMismatch => {
+                StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+            ProblemCode::StoredDataCorrupt => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -120,6 +155,14 @@ impl ProblemCode {
             }
             ProblemCode::ServiceUnavailable => "The service is unavailable",
             ProblemCode::GatewayTimeout => "The upstream service did not answer in time",
+            ProblemCode::UploadOffsetConflict => "The upload is not at the offset sent",
+            ProblemCode::UploadExpired => "The upload expired",
+            ProblemCode::TusVersionUnsupported => "The tus protocol version is not supported",
+            ProblemCode::UnsupportedMediaType => "The body's content type is not accepted",
+            ProblemCode::RangeNotSatisfiable => "The range lies outside the file",
+            ProblemCode::UploadLocked => "Another request is writing to this upload",
+            ProblemCode::ChecksumMismatch => "The body does not match its checksum",
+            ProblemCode::StoredDataCorrupt => "The stored data failed its integrity check",
         }
     }
 
@@ -235,6 +278,14 @@ mod tests {
             ProblemCode::RequestTimeout,
             ProblemCode::PayloadTooLarge,
             ProblemCode::MessageThrottledOut,
+            ProblemCode::UploadOffsetConflict,
+            ProblemCode::UploadExpired,
+            ProblemCode::TusVersionUnsupported,
+            ProblemCode::UnsupportedMediaType,
+            ProblemCode::RangeNotSatisfiable,
+            ProblemCode::UploadLocked,
+            ProblemCode::ChecksumMismatch,
+            ProblemCode::StoredDataCorrupt,
             ProblemCode::InternalError,
             ProblemCode::BadGateway,
             ProblemCode::ServiceUnavailable,

@@ -40,7 +40,7 @@ struct Organisation {
 /// Personal details a contact centre may read: not the National Insurance number.
 const CONTACT_CENTRE_FIELDS: &str = "    fields: [data.id, data.type, data.attributes.firstName, data.attributes.lastName, data.attributes.dateOfBirth]\n";
 
-const CONSUMERS: [Organisation; 5] = [
+const CONSUMERS: [Organisation; 6] = [
     Organisation {
         name: "dvla-licensing",
         plan: "standard",
@@ -88,9 +88,58 @@ const CONSUMERS: [Organisation; 5] = [
             ("citizen-details", ""),
             ("citizen-address", ""),
             ("citizen-claims", ""),
+            // Secure file transfer: it sends its assessment reports to DWP's PIP inbox.
+            (
+                "evidence",
+                "    send_to: [pip-decisions]\n    document_types: [medical-assessment]\n",
+            ),
         ],
     },
+    Organisation {
+        name: "dwp-pip-decisions",
+        plan: "standard",
+        purpose: "PIP-DECISION",
+        // Reads the `pip-decisions` inbox of the transfer service (it owns it).
+        subscriptions: &[("evidence", "")],
+    },
 ];
+
+/// The secure file transfer service: tus uploads, encrypted at rest, delivered to inboxes.
+const TRANSFERS: &str =
+    "# Secure file transfer (docs/transfer.md): senders upload with any tus 1.0.0 client; files
+# are encrypted at rest under per-file keys wrapped by demo/transfer-master-keys, and wait in
+# the recipient's inbox until it downloads and acknowledges them.
+transfers:
+  - name: evidence
+    base_path: /files/v1
+    store: transfers
+    master_keys: demo/transfer-master-keys
+    document_types: [medical-assessment, supporting-evidence]
+    max_size: 1073741824
+    upload_expiry: 24h
+    retention: 30d
+    delete_acknowledged_after: 1h
+    audit: true
+    inboxes:
+      - name: pip-decisions
+        owner: dwp-pip-decisions
+";
+
+/// A synthetic document for the transfer demo (no real person).
+const ASSESSMENT: &str = "PIP assessment report (synthetic demo document)
+Claimant: Jane Example, date of birth 1980-04-23, NI number QQ123456C (not a real number)
+Assessment date: 2026-11-02
+Daily living: preparing food 2 points, managing treatments 1 point
+Mobility: planning and following journeys 4 points
+";
+
+/// Headers of a tus creation-with-upload by the medical assessor: its purpose, the protocol
+/// version, the inbox and document type (base64 in `Upload-Metadata`) and the tus body type.
+const TRANSFER_HEADERS: &str = "context: PIP-ASSESSMENT
+tus-resumable: 1.0.0
+upload-metadata: recipient cGlwLWRlY2lzaW9ucw==,document_type bWVkaWNhbC1hc3Nlc3NtZW50,filename YXNzZXNzbWVudC50eHQ=
+content-type: application/offset+octet-stream
+";
 
 /// The citizen APIs and checks, under `apis:` (see the file's comments).
 const CITIZEN_APIS: &str = include_str!("citizens.yaml");
@@ -288,6 +337,23 @@ pub fn prepare(
     )?;
     write(&state.requests_dir.join("match.json"), MATCH, false)?;
     write(
+        &state.requests_dir.join("assessment.txt"),
+        ASSESSMENT,
+        false,
+    )?;
+    write(
+        &state.requests_dir.join("transfer.headers"),
+        TRANSFER_HEADERS,
+        false,
+    )?;
+    let master = garrison_transfer::MasterKeys::generate_line("demo-1")
+        .map_err(|e| DemoError::Random(e.to_string()))?;
+    write(
+        &demo.join("transfer-master-keys"),
+        &format!("# garrison transfer master keys: the first wraps new files' keys\n{master}"),
+        true,
+    )?;
+    write(
         &state.requests_dir.join("match-invalid.json"),
         MATCH_INVALID,
         false,
@@ -377,6 +443,7 @@ apis:
 control_plane:
   store: control-plane.db
 
+{TRANSFERS}
 # Every access to personal data is recorded: who, why, what was disclosed, and a keyed hash of
 # the person (`garrison audit search --dir audit`, `garrison audit report --subject …`).
 audit:

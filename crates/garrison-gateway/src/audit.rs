@@ -52,6 +52,8 @@ pub(crate) struct Outcome<'a> {
     pub(crate) disclosed: Option<Vec<String>>,
     /// The keyed hash of the data subject the upstream named.
     pub(crate) subject: Option<SubjectHash>,
+    /// For a file transfer: the file concerned.
+    pub(crate) file: Option<garrison_audit::FileFacts>,
 }
 
 /// Appends the record of one request and waits until it is durable. An error means the
@@ -76,6 +78,7 @@ pub(crate) async fn record(log: &Arc<AuditLog>, outcome: Outcome<'_>) -> Result<
     record.purpose = outcome.purpose;
     record.upstream_status = upstream_status;
     record.subject = outcome.subject;
+    record.file = outcome.file.map(Box::new);
     // What left the gateway: the entitled fields present, or `*` for a whole (unfiltered)
     // successful answer; nothing for a refusal or an error.
     record.disclosed_fields = match (outcome.disclosed, outcome.refusal) {

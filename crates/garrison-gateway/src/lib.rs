@@ -28,6 +28,7 @@ mod router;
 mod server;
 mod snapshot;
 mod tls;
+mod transfer;
 mod upstream;
 mod watch;
 

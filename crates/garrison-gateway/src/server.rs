@@ -214,6 +214,12 @@ impl Gateway {
                 shutdown.subscribe(),
             ));
         }
+        if !config.transfers.is_empty() {
+            tasks.spawn(crate::transfer::sweep::run(
+                state.clone(),
+                shutdown.subscribe(),
+            ));
+        }
         state.ready.store(true, Ordering::Release);
         tracing::info!(
             listeners = ?listen_addrs,

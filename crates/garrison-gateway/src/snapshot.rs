@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) audit: Option<Arc<garrison_audit::AuditLog>>,
     /// The key data subjects are hashed under in audit records.
     pub(crate) subject_key: Option<Arc<garrison_audit::SubjectKey>>,
+    /// The transfer services' stores, opened once.
+    pub(crate) stores: crate::transfer::OpenStores,
 }
 
 impl std::fmt::Debug for Shared {
@@ -54,6 +56,7 @@ impl Shared {
             pools: PoolCache::default(),
             audit,
             subject_key: None,
+            stores: crate::transfer::OpenStores::default(),
         }
     }
 }
@@ -87,6 +90,9 @@ pub(crate) struct RouteRuntime {
     /// For a route derived from an API: its method and full path template, so that a check
     /// can call it.
     pub(crate) call: Option<(Method, Box<str>)>,
+    /// For a route of a transfer service: which (an index into [`Snapshot::transfers`]) and
+    /// what it does.
+    pub(crate) transfer: Option<(usize, garrison_config::TransferOperation)>,
     pub(crate) stats: Arc<RouteStats>,
     /// Per-consumer counters, indexed like [`Snapshot::consumers`], filled on first use.
     consumer_stats: Vec<OnceLock<Arc<StatusCounters>>>,
@@ -128,6 +134,10 @@ pub(crate) struct SubscriptionRuntime {
     pub(crate) fields: Option<FieldFilter>,
     /// The purposes (`context` values) it may state; `None`: any.
     pub(crate) purposes: Option<Box<[Box<str>]>>,
+    /// For a transfer service: the inboxes it may send to.
+    pub(crate) send_to: Box<[Box<str>]>,
+    /// For a transfer service: the document types it may send; `None`: any the service takes.
+    pub(crate) document_types: Option<Box<[Box<str>]>>,
 }
 
 /// Key digests are uniformly random already; hashing them again is wasted work. The table is
@@ -156,6 +166,8 @@ pub struct Snapshot {
     pub(crate) router: Router,
     pub(crate) routes: Vec<RouteRuntime>,
     pub(crate) consumers: Vec<ConsumerRuntime>,
+    /// The transfer services.
+    pub(crate) transfers: Vec<crate::transfer::TransferRuntime>,
     keys: HashMap<KeyDigest, KeyEntry, BuildHasherDefault<DigestHasher>>,
     subscriptions: Vec<Option<SubscriptionRuntime>>,
     groups: usize,
@@ -178,6 +190,10 @@ struct SubscriptionSpec<'a> {
     operations: Option<&'a [usize]>,
     fields: Option<&'a [String]>,
     purposes: Option<&'a [String]>,
+    /// For a transfer service: the inboxes the consumer may send to.
+    send_to: &'a [String],
+    /// For a transfer service: the document types it may send (`None`: every type).
+    document_types: Option<&'a [String]>,
 }
 
 /// The store's applications and approved subscriptions in the configuration's terms, so
@@ -417,6 +433,7 @@ impl Snapshot {
                         .map(|m| (m, r.path.as_str().into())),
                     _ => None,
                 },
+                transfer: r.transfer.map(|t| (t.transfer, t.operation)),
                 stats: shared.metrics.route(&r.name),
                 consumer_stats: (0..all_consumers.len()).map(|_| OnceLock::new()).collect(),
             });
@@ -470,6 +487,8 @@ impl Snapshot {
                 operations: s.operations.as_deref(),
                 fields: s.fields.as_deref(),
                 purposes: s.purposes.as_deref(),
+                send_to: &s.send_to,
+                document_types: s.document_types.as_deref(),
             })
             .chain(overlay.subscriptions.iter().map(|s| SubscriptionSpec {
                 origin: format!("store subscription of {}", all_consumers[s.consumer].name),
@@ -479,6 +498,9 @@ impl Snapshot {
                 operations: None,
                 fields: s.fields.as_deref(),
                 purposes: s.purposes.as_deref(),
+                // The control plane grants no file transfer (yet): the configuration does.
+                send_to: &[],
+                document_types: None,
             }));
         let mut live_cells = Vec::with_capacity(config.subscriptions.len());
         for s in specs {
@@ -517,6 +539,10 @@ impl Snapshot {
                     .purposes
                     .as_ref()
                     .map(|p| p.iter().map(|p| Box::from(p.as_str())).collect()),
+                send_to: s.send_to.iter().map(|i| Box::from(i.as_str())).collect(),
+                document_types: s
+                    .document_types
+                    .map(|d| d.iter().map(|d| Box::from(d.as_str())).collect()),
             });
         }
         // Cells of subscriptions that no longer exist are dropped, so the limiter's memory
@@ -534,8 +560,22 @@ impl Snapshot {
             }
         }
 
+        let transfers = config
+            .transfers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let service = shared
+                    .stores
+                    .get(t)
+                    .map_err(|e| format!("transfers[{i}] ({}): {e}", t.name))?;
+                Ok(crate::transfer::TransferRuntime::new(t, service))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+
         Ok(Snapshot {
             generation,
+            transfers,
             settings: config.gateway.clone(),
             listeners,
             router,

@@ -312,6 +312,31 @@ pub(crate) fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway, 
             requests.join(body).display(),
         ));
     }
+    // Secure file transfer: the medical assessor sends a report to DWP's PIP inbox with a tus
+    // creation-with-upload, and DWP lists, downloads and acknowledges it.
+    if let (Some(sender), Some(recipient)) = (org("medical-assessor"), org("dwp-pip-decisions")) {
+        let as_org = |c: &garrison_demo::DemoConsumer| {
+            format!(
+                "curl --cacert {ca} --cert {} --key {} -H \"x-api-key: $(cat {})\"",
+                c.cert_file.display(),
+                c.cert_key_file.display(),
+                c.key_file.display()
+            )
+        };
+        let document = requests.join("assessment.txt");
+        out.push_str(&format!(
+            "  # secure file transfer: the medical assessor uploads a report to DWP's inbox (tus 1.0.0;\n  # any tus client works, see README) → 201 and its Location\n  {} -H @{} -H \"Upload-Length: $(wc -c < {})\" --data-binary @{} -i https://{host}/files/v1/uploads\n\n",
+            as_org(sender),
+            requests.join("transfer.headers").display(),
+            document.display(),
+            document.display(),
+        ));
+        let inbox = format!("https://{host}/files/v1/inboxes/pip-decisions/files");
+        out.push_str(&format!(
+            "  # DWP lists its inbox, downloads a file (decrypted, verified; Range works) and acknowledges it\n  {call} -H 'context: PIP-DECISION' {inbox}\n  {call} -H 'context: PIP-DECISION' {inbox}/<id>\n  {call} -H 'context: PIP-DECISION' -X POST {inbox}/<id>/acknowledgement\n\n",
+            call = as_org(recipient),
+        ));
+    }
     out.push_str(&format!(
         "  # who looked at whose data, and why (the audit trail; Ctrl-C first, or in another shell)\n  garrison audit search --dir {}\n\n",
         demo.config_file.with_file_name("audit").display()

@@ -17,6 +17,7 @@ mod mock;
 mod population;
 mod portal_demo;
 mod tools;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ use crate::population::{PopulationCommand, population};
 use crate::tools::{
     ConfigCommand, ContractCommand, KeyCommand, check, contract_diff, contract_lint, key,
 };
+use crate::transfer::{TransferCommand, transfer};
 
 #[derive(Parser)]
 #[command(
@@ -127,6 +129,11 @@ enum Command {
         #[command(subcommand)]
         command: CitizenCommand,
     },
+    /// Manage the master keys of the file transfer services.
+    Transfer {
+        #[command(subcommand)]
+        command: TransferCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -187,6 +194,7 @@ fn main() -> ExitCode {
         }),
         Command::Key { command } => key(command),
         Command::Admin { target, command } => admin(target, command),
+        Command::Transfer { command } => transfer(command),
         Command::Audit { command } => audit(command),
         Command::Population { command } => population(command),
         Command::Citizen { command } => run(cli.workers, || citizen(command)),

@@ -159,6 +159,7 @@ pub(super) fn resolve_apis(
                 auth,
                 audit: a.audit.as_ref().is_some_and(|f| **f),
                 operation: Some(RouteOperation { api, index }),
+                transfer: None,
             });
         }
         out.push(Api {

@@ -122,6 +122,24 @@ pub(super) fn resolve_consumers(c: &mut Check<'_>, raw: &[RawConsumer]) -> Vec<C
     out
 }
 
+/// What subscriptions may name of a transfer service, as declared (so that a problem inside
+/// the service, such as an unreadable key ring, is not reported again at every subscription).
+pub(super) struct TransferNames {
+    pub(super) name: String,
+    pub(super) inboxes: Vec<String>,
+    pub(super) document_types: Vec<String>,
+}
+
+impl TransferNames {
+    pub(super) fn of(raw: &RawTransfer) -> Self {
+        TransferNames {
+            name: raw.name.to_string(),
+            inboxes: raw.inboxes.iter().map(|i| i.name.to_string()).collect(),
+            document_types: raw.document_types.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+}
+
 pub(super) fn resolve_subscriptions(
     c: &mut Check<'_>,
     raw: &[RawSubscription],
@@ -129,6 +147,7 @@ pub(super) fn resolve_subscriptions(
     apis: &[RawApi],
     plans: &[Plan],
     consumers: &[Consumer],
+    transfers: &[TransferNames],
 ) -> Vec<Subscription> {
     // An API's name is a group even when its contract failed to load: that problem is
     // reported once, at the contract, not again at every subscription.
@@ -253,6 +272,58 @@ pub(super) fn resolve_subscriptions(
             }
             out
         });
+        let transfer = transfers.iter().find(|t| t.name == *s.group);
+        let mut send_to = Vec::new();
+        if let Some(list) = &s.send_to {
+            match transfer {
+                None => c.fail(
+                    list,
+                    format!("{at}.send_to"),
+                    "send_to is for a subscription to a transfer service",
+                ),
+                Some(t) => {
+                    for (j, name) in list.iter().enumerate() {
+                        if !t.inboxes.iter().any(|b| *b == **name) {
+                            c.fail(
+                                name,
+                                format!("{at}.send_to[{j}]"),
+                                format!("{:?} has no inbox named {:?}", t.name, name.as_str()),
+                            );
+                        } else if !send_to.iter().any(|s: &String| *s == **name) {
+                            send_to.push(name.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        let document_types = s.document_types.as_ref().map(|list| {
+            let mut out: Vec<String> = Vec::new();
+            match transfer {
+                None => c.fail(
+                    list,
+                    format!("{at}.document_types"),
+                    "document_types is for a subscription to a transfer service",
+                ),
+                Some(t) => {
+                    for (j, name) in list.iter().enumerate() {
+                        if !t.document_types.iter().any(|d| *d == **name) {
+                            c.fail(
+                                name,
+                                format!("{at}.document_types[{j}]"),
+                                format!(
+                                    "{:?} accepts no document type {:?}",
+                                    t.name,
+                                    name.as_str()
+                                ),
+                            );
+                        } else if !out.iter().any(|s: &String| *s == **name) {
+                            out.push(name.to_string());
+                        }
+                    }
+                }
+            }
+            out
+        });
         if let (Some(consumer), Some(plan)) = (consumer, plan) {
             out.push(Subscription {
                 consumer,
@@ -261,6 +332,8 @@ pub(super) fn resolve_subscriptions(
                 operations,
                 fields,
                 purposes,
+                send_to,
+                document_types,
             });
         }
     }

@@ -20,6 +20,7 @@ use crate::values::parse_duration;
 mod apis;
 mod consumers;
 mod routes;
+mod transfers;
 
 use apis::resolve_apis;
 use consumers::{resolve_consumers, resolve_plans, resolve_subscriptions};
@@ -221,6 +222,17 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
     );
     let plans = resolve_plans(&mut c, &raw.plans);
     let consumers = resolve_consumers(&mut c, &raw.consumers);
+    // A transfer service's name is a route group: it must not be an API's or a route's.
+    let mut group_names: HashSet<String> = routes.iter().map(|r| r.group.clone()).collect();
+    group_names.extend(raw.apis.iter().map(|a| a.name.to_string()));
+    let transfers = transfers::resolve_transfers(
+        &mut c,
+        &raw.transfers,
+        &consumers,
+        &mut group_names,
+        &mut templates,
+        &mut routes,
+    );
     let subscriptions = resolve_subscriptions(
         &mut c,
         &raw.subscriptions,
@@ -228,6 +240,10 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
         &raw.apis,
         &plans,
         &consumers,
+        &raw.transfers
+            .iter()
+            .map(consumers::TransferNames::of)
+            .collect::<Vec<_>>(),
     );
 
     let audit = raw.audit.as_ref().map(|a| {
@@ -284,6 +300,15 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
                     flag,
                     format!("routes[{i}].audit"),
                     "the route is audited, but no `audit:` section says where the store is",
+                );
+            }
+        }
+        for (i, t) in raw.transfers.iter().enumerate() {
+            if let Some(flag) = t.audit.as_ref().filter(|f| ***f) {
+                c.fail(
+                    flag,
+                    format!("transfers[{i}].audit"),
+                    "the transfer service is audited, but no `audit:` section says where the store is",
                 );
             }
         }
@@ -359,6 +384,7 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
             subscriptions,
             audit,
             control_plane,
+            transfers,
         })
     } else {
         c.problems.sort_by_key(|p| (p.line, p.column));

@@ -234,6 +234,7 @@ pub(super) fn resolve_routes(
             auth: auth(c, &r.auth, &format!("{at}.auth")),
             audit: r.audit.as_ref().is_some_and(|a| **a),
             operation: None,
+            transfer: None,
         });
     }
     out

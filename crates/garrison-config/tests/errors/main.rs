@@ -20,6 +20,7 @@ mod many;
 mod references;
 mod structure;
 mod tls;
+mod transfers;
 mod values;
 
 // === scratch files ===

@@ -53,6 +53,14 @@ pub(crate) struct Exchange {
     /// The data subject the upstream named (`Garrison-Subject`), for the audit record only:
     /// hashed before it is written, never logged.
     pub(crate) subject: Option<String>,
+    /// For a transfer route: what the request did (`create`, `append`, `complete`,
+    /// `download`…), recorded as the operation.
+    pub(crate) event: Option<&'static str>,
+    /// For a transfer route: the file concerned, for the audit record.
+    pub(crate) file: Option<garrison_audit::FileFacts>,
+    /// A refusal answered with a response built by the handler (to carry protocol headers),
+    /// recorded as a refusal all the same.
+    pub(crate) refused: Option<(&'static str, crate::error::Side)>,
 }
 
 /// Serves one request from start to finish; never fails (errors become problem responses).
@@ -75,6 +83,9 @@ pub(crate) async fn serve(
         admission: None,
         disclosed: None,
         subject: None,
+        event: None,
+        file: None,
+        refused: None,
     };
     let method = request.method().clone();
     // Read before the request is consumed; only when there is an audit trail to write to.
@@ -83,9 +94,12 @@ pub(crate) async fn serve(
         .audit
         .as_ref()
         .map(|_| audit::purpose(request.headers()));
-    let mut refusal = None;
+    let refusal;
     let mut response = match proxy(&snapshot, &conn, request, &mut exchange).await {
-        Ok(response) => response,
+        Ok(response) => {
+            refusal = exchange.refused.take();
+            response
+        }
         Err(error) => {
             refusal = Some((error.code.as_str(), error.side));
             let mut response = error.into_response(&exchange.request_id);
@@ -104,10 +118,14 @@ pub(crate) async fn serve(
     let audited = exchange.route.filter(|&i| snapshot.routes[i].audited);
     if let (Some(log), Some(index), Some(purpose)) = (&state.shared.audit, audited, purpose) {
         let route = &snapshot.routes[index];
+        let operation = match exchange.event {
+            Some(event) => std::borrow::Cow::Owned(format!("{}.{event}", route.group_name)),
+            None => std::borrow::Cow::Borrowed(&*route.name),
+        };
         let outcome = audit::Outcome {
             request_id: exchange.request_id.to_str().unwrap_or_default(),
             api: &route.group_name,
-            operation: &route.name,
+            operation: &operation,
             consumer: exchange.consumer.map(|c| &*snapshot.consumers[c].name),
             conn: &conn,
             client_ip: exchange.client_ip,
@@ -120,6 +138,7 @@ pub(crate) async fn serve(
                 .take()
                 .zip(state.shared.subject_key.as_ref())
                 .map(|(id, key)| key.hash(&id)),
+            file: exchange.file.take(),
         };
         // Fail closed: a response whose record is not durable is not released.
         if let Err(e) = audit::record(log, outcome).await {
@@ -153,6 +172,7 @@ async fn proxy(
     // which paths exist.
     policy::check_global_allow(snapshot, exchange)?;
     let path = request.uri().path();
+    let mut transfer_params = crate::transfer::TransferParams::default();
     if !router::is_canonical(path) {
         return Err(GatewayError::downstream(
             ProblemCode::BadRequest,
@@ -175,6 +195,10 @@ async fn proxy(
                     .iter()
                     .map(|(name, value)| (name, range_within(path, value)))
                     .collect();
+            }
+            if snapshot.routes[index].transfer.is_some() {
+                transfer_params.id = params.get("id").map(str::to_owned);
+                transfer_params.inbox = params.get("inbox").map(str::to_owned);
             }
             index
         }
@@ -218,9 +242,11 @@ async fn proxy(
     // --- admit ---------------------------------------------------------------------------
     let subscription =
         policy::authenticate(snapshot, conn, route, index, request.headers(), exchange)?;
-    // An oversized body is refused before it can spend any of the plan's allowance.
+    // An oversized body is refused before it can spend any of the plan's allowance. (A
+    // transfer route checks its bodies against the upload itself, and answers in tus terms.)
     if let Some(length) = request.body().size_hint().exact()
         && length > route.max_body
+        && route.transfer.is_none()
     {
         return Err(GatewayError::downstream(
             ProblemCode::PayloadTooLarge,
@@ -229,6 +255,19 @@ async fn proxy(
     }
     if let Some(subscription) = subscription {
         policy::throttle(snapshot, subscription, exchange)?;
+    }
+
+    // --- transfer: a file transfer route is served here, by the gateway itself ------------
+    if let (Some((transfer, operation)), Some(consumer)) = (route.transfer, exchange.consumer) {
+        let call = crate::transfer::Call {
+            snapshot,
+            transfer: &snapshot.transfers[transfer],
+            subscription,
+            consumer,
+            params: transfer_params,
+            body_idle_timeout: snapshot.settings.limits.body_timeout,
+        };
+        return crate::transfer::serve(call, operation, request, exchange).await;
     }
 
     // --- forward -------------------------------------------------------------------------

@@ -68,12 +68,23 @@ impl IdleConnections {
     }
 }
 
-/// The upstream's response body. When it has been read to the end, its connection goes back
-/// to the pool; if it is dropped before (the caller went away), the connection is closed, as
-/// it is in an unknown state.
+/// A streamed response body: the upstream's response, or one the gateway produces itself
+/// chunk by chunk (a file download). For an upstream's, when it has been read to the end, its
+/// connection goes back to the pool; if it is dropped before (the caller went away), the
+/// connection is closed, as it is in an unknown state.
 pub struct PooledBody {
-    inner: Incoming,
+    inner: Source,
     home: Option<(SendRequest<UpstreamBody>, Arc<IdleConnections>)>,
+}
+
+enum Source {
+    Upstream(Incoming),
+    /// Chunks from a producer task; the stream ends when the producer is done or gives up (a
+    /// failed integrity check ends it early, so the client sees a truncated body).
+    Local {
+        chunks: tokio::sync::mpsc::Receiver<Bytes>,
+        remaining: u64,
+    },
 }
 
 impl PooledBody {
@@ -83,13 +94,24 @@ impl PooledBody {
         home: Arc<IdleConnections>,
     ) -> Self {
         let mut body = PooledBody {
-            inner,
+            inner: Source::Upstream(inner),
             home: Some((sender, home)),
         };
-        if body.inner.is_end_stream() {
+        if body.is_end_stream() {
             body.release();
         }
         body
+    }
+
+    /// A body of `length` bytes sent by a producer through `chunks`.
+    pub(crate) fn local(chunks: tokio::sync::mpsc::Receiver<Bytes>, length: u64) -> Self {
+        PooledBody {
+            inner: Source::Local {
+                chunks,
+                remaining: length,
+            },
+            home: None,
+        }
     }
 
     fn release(&mut self) {
@@ -108,10 +130,27 @@ impl Body for PooledBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let inner = match &mut this.inner {
+            Source::Upstream(inner) => inner,
+            Source::Local { chunks, remaining } => {
+                if *remaining == 0 {
+                    return Poll::Ready(None);
+                }
+                return match chunks.poll_recv(cx) {
+                    Poll::Ready(Some(chunk)) => {
+                        *remaining = remaining.saturating_sub(chunk.len() as u64);
+                        Poll::Ready(Some(Ok(Frame::data(chunk))))
+                    }
+                    Poll::Ready(None) => Poll::Ready(None),
+                    Poll::Pending => Poll::Pending,
+                };
+            }
+        };
+        let polled = Pin::new(&mut *inner).poll_frame(cx);
+        let ended = inner.is_end_stream();
         match &polled {
             Poll::Ready(None) => this.release(),
-            Poll::Ready(Some(Ok(_))) if this.inner.is_end_stream() => this.release(),
+            Poll::Ready(Some(Ok(_))) if ended => this.release(),
             Poll::Ready(Some(Err(_))) => this.home = None,
             _ => {}
         }
@@ -119,11 +158,17 @@ impl Body for PooledBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        match &self.inner {
+            Source::Upstream(inner) => inner.is_end_stream(),
+            Source::Local { remaining, .. } => *remaining == 0,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match &self.inner {
+            Source::Upstream(inner) => inner.size_hint(),
+            Source::Local { remaining, .. } => SizeHint::with_exact(*remaining),
+        }
     }
 }
 

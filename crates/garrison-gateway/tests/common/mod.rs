@@ -40,6 +40,8 @@ pub struct Setup {
     pub extra_subscriptions: String,
     /// Files written into the harness directory before the configuration is loaded.
     pub files: Vec<(&'static str, String)>,
+    /// A `transfers:` section (file transfer services), written as is.
+    pub transfers: String,
 }
 
 impl Default for Setup {
@@ -59,6 +61,7 @@ impl Default for Setup {
             apis: String::new(),
             extra_subscriptions: String::new(),
             files: Vec::new(),
+            transfers: String::new(),
         }
     }
 }
@@ -330,7 +333,8 @@ subscriptions:
     group: citizen
     plan: standard
 {extra_subscriptions}
-{audit_section}"#,
+{audit_section}
+{transfers}"#,
         admin = ApiKey::from_plaintext(admin_token).digest(),
         allow = setup.global_allow,
         limits = setup.limits,
@@ -351,6 +355,7 @@ subscriptions:
             &setup.apis
         },
         extra_subscriptions = setup.extra_subscriptions,
+        transfers = setup.transfers,
         extra_upstreams = setup.extra_upstreams,
         rate = setup.rate,
         burst = setup.burst,
@@ -363,6 +368,56 @@ subscriptions:
         erin = digest("erin"),
         imported = IMPORTED_KEY,
     )
+}
+
+/// The base path of the test transfer service.
+pub const TRANSFER_BASE: &str = "/files/v1";
+
+/// A setup with a transfer service `evidence`: alice may send medical assessments to bob's
+/// inbox; carol may send to her own inbox only; bob reads his. Audited.
+pub fn transfer_setup(expiry: &str, sweep: &str) -> Setup {
+    let transfers = format!(
+        r#"transfers:
+  - name: evidence
+    base_path: {TRANSFER_BASE}
+    store: transfers
+    master_keys: transfer-keys
+    document_types: [medical-assessment, fit-note]
+    max_size: 8000000
+    upload_expiry: {expiry}
+    delete_acknowledged_after: 0s
+    sweep_interval: {sweep}
+    audit: true
+    inboxes:
+      - name: bob-inbox
+        owner: bob
+      - name: carol-inbox
+        owner: carol
+"#
+    );
+    let subscriptions = r#"  - consumer: alice
+    group: evidence
+    plan: standard
+    send_to: [bob-inbox]
+    document_types: [medical-assessment]
+  - consumer: bob
+    group: evidence
+    plan: standard
+  - consumer: carol
+    group: evidence
+    plan: standard
+    send_to: [carol-inbox]
+"#;
+    Setup {
+        audit: true,
+        transfers,
+        extra_subscriptions: subscriptions.to_owned(),
+        files: vec![(
+            "transfer-keys",
+            garrison_transfer::MasterKeys::generate_line("k1").expect("key"),
+        )],
+        ..Setup::default()
+    }
 }
 
 /// Asserts a problem+json response with `status` and `code`.

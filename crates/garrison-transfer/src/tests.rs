@@ -1,0 +1,306 @@
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+
+use super::*;
+
+struct Fixture {
+    root: PathBuf,
+    store: LocalStore,
+    transfers: Arc<Transfers>,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn fixture(ring: &str) -> Fixture {
+    let root = std::env::temp_dir().join(format!(
+        "garrison-transfers-{}",
+        FileId::generate().unwrap()
+    ));
+    let store = LocalStore::open(&root).unwrap();
+    let keys = Arc::new(MasterKeys::parse(ring, "test").unwrap());
+    Fixture {
+        transfers: Arc::new(Transfers::new(Arc::new(store.clone()), keys)),
+        store,
+        root,
+    }
+}
+
+fn upload(length: u64) -> NewUpload {
+    let mut metadata = tus::Metadata::new();
+    metadata.insert("filename".into(), b"assessment-jane-doe.pdf".to_vec());
+    NewUpload {
+        sender: "medical-assessor".into(),
+        recipient: "dwp-inbox".into(),
+        document_type: "medical-assessment".into(),
+        length,
+        metadata,
+        now: 1000,
+        expires: 2000,
+    }
+}
+
+/// Recognisable plaintext: a phrase repeated, with the position mixed in.
+fn content(len: usize) -> Vec<u8> {
+    let phrase = b"CONFIDENTIAL medical assessment of Jane Doe. ";
+    (0..len)
+        .map(|i| phrase[i % phrase.len()] ^ ((i / 4096) as u8 & 1))
+        .collect()
+}
+
+fn read_all(t: &Transfers, id: &FileId) -> Vec<u8> {
+    let reader = t.reader(id).unwrap();
+    let len = reader.record().length;
+    let mut out = Vec::new();
+    for index in 0..len.div_ceil(SEGMENT_SIZE as u64) {
+        out.extend(reader.read(index, 0, len).unwrap());
+    }
+    out
+}
+
+#[test]
+fn an_interrupted_upload_resumes_and_the_file_is_delivered_intact() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let data = content(2 * SEGMENT_SIZE + 12_345);
+    let record = f.transfers.create(upload(data.len() as u64)).unwrap();
+    let id = FileId::parse(&record.id).unwrap();
+
+    // First session: 1.5 segments arrive, then the client goes away.
+    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    let cut = SEGMENT_SIZE + SEGMENT_SIZE / 2;
+    w.write(&data[..cut]).unwrap();
+    let after = w.interrupted().unwrap();
+    assert_eq!(after.offset, cut as u64, "what arrived is durable");
+    assert_eq!(f.transfers.record(&id).unwrap().offset, cut as u64);
+    assert_eq!(f.transfers.record(&id).unwrap().generation, 1);
+
+    // A second session while one is open is refused.
+    let w = f.transfers.begin(&id, 1002, true).unwrap();
+    assert!(matches!(
+        f.transfers.begin(&id, 1002, true),
+        Err(TransferError::Locked)
+    ));
+    drop(w);
+
+    // Resume from the offset, with a checksum of this body.
+    let mut w = f.transfers.begin(&id, 1003, false).unwrap();
+    let checksum = tus::UploadChecksum {
+        algorithm: tus::ChecksumAlgorithm::Sha256,
+        digest: Sha256::digest(&data[cut..]).to_vec(),
+    };
+    w.expect_checksum(&checksum);
+    w.write(&data[cut..]).unwrap();
+    let done = w.finish(Some(&checksum), 1004, 500).unwrap();
+    assert_eq!(done.offset, data.len() as u64);
+    assert_eq!(done.completed, Some(1004));
+    assert_eq!(done.expires, 1504);
+    assert_eq!(done.sha256, Some(STANDARD.encode(Sha256::digest(&data))));
+    assert_eq!(read_all(&f.transfers, &id), data);
+    assert_eq!(f.transfers.inbox("dwp-inbox").unwrap().len(), 1);
+    assert!(f.transfers.inbox("other").unwrap().is_empty());
+    let metadata = f.transfers.metadata(&done).unwrap();
+    assert_eq!(metadata["filename"], b"assessment-jane-doe.pdf");
+
+    // Nothing on disk holds the plaintext, the file name or the data key.
+    for entry in std::fs::read_dir(f.root.join("files").join(id.as_str())).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes
+                .windows(32)
+                .any(|w| data.windows(32).take(64).any(|d| d == w))
+        );
+        assert!(!bytes.windows(8).any(|w| w == b"jane-doe"));
+    }
+}
+
+#[test]
+fn a_body_that_fails_its_checksum_is_not_kept() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let data = content(1000);
+    let record = f.transfers.create(upload(1000)).unwrap();
+    let id = FileId::parse(&record.id).unwrap();
+    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    w.write(&data[..300]).unwrap();
+    w.finish(None, 1001, 10).unwrap();
+    let mut w = f.transfers.begin(&id, 1002, false).unwrap();
+    let wrong = tus::UploadChecksum {
+        algorithm: tus::ChecksumAlgorithm::Sha256,
+        digest: vec![0; 32],
+    };
+    w.expect_checksum(&wrong);
+    w.write(&data[300..]).unwrap();
+    assert!(matches!(
+        w.finish(Some(&wrong), 1003, 10),
+        Err(TransferError::Tus(tus::TusError::ChecksumMismatch))
+    ));
+    assert_eq!(f.transfers.record(&id).unwrap().offset, 300);
+    // The right bytes then complete it.
+    let mut w = f.transfers.begin(&id, 1004, true).unwrap();
+    assert!(w.write(&[0; 701]).is_err(), "past the declared length");
+    w.write(&data[300..]).unwrap();
+    let done = w.finish(None, 1005, 10).unwrap();
+    assert_eq!(read_all(&f.transfers, &id), data);
+    // The digest after a refused body is computed by reading the file back: still right.
+    assert_eq!(done.sha256, Some(STANDARD.encode(Sha256::digest(&data))));
+}
+
+#[test]
+fn a_flipped_bit_on_disk_is_detected() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let data = content(5000);
+    let record = f.transfers.create(upload(5000)).unwrap();
+    let id = FileId::parse(&record.id).unwrap();
+    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    w.write(&data).unwrap();
+    w.finish(None, 1002, 10).unwrap();
+    let path = f.store.segment_path(&id, 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[100] ^= 0x04;
+    std::fs::write(&path, bytes).unwrap();
+    let reader = f.transfers.reader(&id).unwrap();
+    assert!(matches!(
+        reader.read(0, 0, 5000),
+        Err(TransferError::Crypto(CryptoError::Integrity))
+    ));
+}
+
+#[test]
+fn expiry_acknowledgement_and_sweeping() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let open = f.transfers.create(upload(10)).unwrap();
+    let open_id = FileId::parse(&open.id).unwrap();
+    assert!(f.transfers.upload(&open_id, 1999).is_ok());
+    assert!(matches!(
+        f.transfers.upload(&open_id, 2000),
+        Err(TransferError::Gone)
+    ));
+    assert!(matches!(
+        f.transfers.begin(&open_id, 2000, true),
+        Err(TransferError::Gone)
+    ));
+
+    let done = f.transfers.create(upload(3)).unwrap();
+    let done_id = FileId::parse(&done.id).unwrap();
+    let mut w = f.transfers.begin(&done_id, 1001, true).unwrap();
+    w.write(b"abc").unwrap();
+    w.finish(None, 1001, 5000).unwrap();
+    let acked = f.transfers.acknowledge(&done_id, 1100, 60).unwrap();
+    assert_eq!(acked.expires, 1160);
+    assert_eq!(
+        f.transfers.acknowledge(&done_id, 1150, 60).unwrap().expires,
+        1160
+    );
+
+    let swept = f.transfers.sweep(1159).unwrap();
+    assert!(swept.is_empty());
+    let swept = f.transfers.sweep(2000).unwrap();
+    let reasons: Vec<_> = swept.iter().map(|(r, why)| (r.id.clone(), *why)).collect();
+    assert!(reasons.contains(&(open.id.clone(), Deletion::Expired)));
+    assert!(reasons.contains(&(done.id.clone(), Deletion::Acknowledged)));
+    assert!(matches!(
+        f.transfers.record(&done_id),
+        Err(TransferError::NotFound)
+    ));
+    assert!(!f.store.segment_path(&done_id, 0).exists());
+}
+
+#[test]
+fn rotation_rewraps_data_keys_without_touching_segments() {
+    let old = MasterKeys::generate_line("k1").unwrap();
+    let f = fixture(&old);
+    let record = f.transfers.create(upload(4)).unwrap();
+    let id = FileId::parse(&record.id).unwrap();
+    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    w.write(b"data").unwrap();
+    w.finish(None, 1001, 5000).unwrap();
+    let segment = std::fs::read(f.store.segment_path(&id, 0)).unwrap();
+
+    let new = MasterKeys::generate_line("k2").unwrap();
+    let both = Transfers::new(
+        Arc::new(f.store.clone()),
+        Arc::new(MasterKeys::parse(&format!("{new}{old}"), "t").unwrap()),
+    );
+    assert_eq!(both.rotate().unwrap(), 1);
+    assert_eq!(both.rotate().unwrap(), 0);
+    assert_eq!(both.record(&id).unwrap().key.master, "k2");
+    assert_eq!(
+        std::fs::read(f.store.segment_path(&id, 0)).unwrap(),
+        segment
+    );
+
+    let only_new = Transfers::new(
+        Arc::new(f.store.clone()),
+        Arc::new(MasterKeys::parse(&new, "t").unwrap()),
+    );
+    assert_eq!(read_all(&only_new, &id), b"data");
+    // The old key alone no longer opens it.
+    let only_old = Transfers::new(
+        Arc::new(f.store.clone()),
+        Arc::new(MasterKeys::parse(&old, "t").unwrap()),
+    );
+    assert!(only_old.reader(&id).is_err());
+}
+
+#[test]
+fn after_a_restart_completion_reads_the_file_back_for_its_digest() {
+    let ring = MasterKeys::generate_line("k1").unwrap();
+    let f = fixture(&ring);
+    let data = content(SEGMENT_SIZE + 999);
+    let record = f.transfers.create(upload(data.len() as u64)).unwrap();
+    let id = FileId::parse(&record.id).unwrap();
+    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    w.write(&data[..SEGMENT_SIZE + 1]).unwrap();
+    w.interrupted().unwrap();
+    // A new process: nothing in memory, only the store.
+    let restarted = Arc::new(Transfers::new(
+        Arc::new(f.store.clone()),
+        Arc::new(MasterKeys::parse(&ring, "t").unwrap()),
+    ));
+    let mut w = restarted.begin(&id, 1002, true).unwrap();
+    w.write(&data[SEGMENT_SIZE + 1..]).unwrap();
+    let done = w.finish(None, 1003, 10).unwrap();
+    assert_eq!(done.sha256, Some(STANDARD.encode(Sha256::digest(&data))));
+    assert_eq!(read_all(&restarted, &id), data);
+}
+
+#[test]
+fn a_segment_rewritten_on_resume_is_sealed_under_a_new_generation() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let data = content(SEGMENT_SIZE + 100);
+    let record = f.transfers.create(upload(data.len() as u64)).unwrap();
+    let id = FileId::parse(&record.id).unwrap();
+    let generation = |index: u64| {
+        let bytes = std::fs::read(f.store.segment_path(&id, index)).unwrap();
+        u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]])
+    };
+    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    w.write(&data[..SEGMENT_SIZE + 10]).unwrap();
+    w.interrupted().unwrap();
+    assert_eq!((generation(0), generation(1)), (1, 1));
+    let first = std::fs::read(f.store.segment_path(&id, 1)).unwrap();
+    // A session that stores nothing still uses up its generation (it was recorded first).
+    drop(f.transfers.begin(&id, 1002, true).unwrap());
+    let mut w = f.transfers.begin(&id, 1003, true).unwrap();
+    w.write(&data[SEGMENT_SIZE + 10..]).unwrap();
+    w.finish(None, 1004, 10).unwrap();
+    assert_eq!(generation(0), 1, "a full segment is never rewritten");
+    assert_eq!(
+        generation(1),
+        3,
+        "the partial segment was rewritten under a fresh nonce"
+    );
+    let second = std::fs::read(f.store.segment_path(&id, 1)).unwrap();
+    // Same plaintext prefix, different keystream: no byte-for-byte repetition of the first
+    // ten bytes' ciphertext.
+    assert_ne!(first[5..15], second[5..15]);
+    assert_eq!(read_all(&f.transfers, &id), data);
+}
