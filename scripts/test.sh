@@ -29,7 +29,8 @@ echo "== cargo test"
 cargo test --workspace --locked
 
 echo "== 1 GiB through a file transfer service with bounded memory (on its own, ~2 min)"
-cargo test -p garrison-gateway --locked --test transfer_large -- --ignored
+# (--workspace: the same features as the run above, so nothing is rebuilt.)
+cargo test --workspace --locked --test transfer_large -- --ignored
 
 echo "== end-to-end tests of the portal (headless Chromium)"
 ./scripts/e2e.sh
