@@ -4,7 +4,10 @@
 // browses and filters the catalogue, creates an application (its sandbox key shown once),
 // calls the sandbox with its sandbox key at once, issues a production key, requests a
 // subscription; the API's owner approves it; and the production key is admitted by the gateway
-// over mutual TLS. Screenshots of every step go to e2e/artifacts/. Run by scripts/e2e.sh.
+// over mutual TLS. On the way the consumer tries the sandbox in the portal's console (relayed
+// through the gateway) and sees the answer; at the end the owner and the consumer see the
+// calls in the usage charts. Screenshots of every step go to e2e/artifacts/. Run by
+// scripts/e2e.sh.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -207,7 +210,21 @@ test('a consumer developer and an API owner go from sign-in to an admitted call'
   assert.equal(sandbox.status, 200, sandbox.body);
   assert.equal((await callGateway(key)).status, 403, 'a sandbox key is refused by a real API');
 
-  await page.getByRole('link', { name: 'Continue to the application' }).click();
+  // The try-it console: the consumer pastes its sandbox key and calls the sandbox through
+  // the gateway (over mutual TLS, validated against the contract); the answer is shown.
+  await page.goto(`http://127.0.0.1:${ports.portal}/apis/citizen-match`);
+  await page.getByRole('link', { name: 'Try it v2 in the console' }).click();
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Try Citizen match v2');
+  assert.match(await page.getByLabel('Request body').inputValue(), /"/, 'prefilled with the example');
+  await page.getByLabel('Sandbox key').fill(key);
+  await page.getByRole('button', { name: 'Send to the sandbox' }).click();
+  await page.locator('#console-status').waitFor();
+  assert.match(await page.locator('#console-status').innerText(), /^200/, await page.locator('main').innerText());
+  assert.ok((await page.locator('#console-answer').innerText()).length > 2, 'the mock answered');
+  assert.ok(!(await page.content()).includes(key), 'the console never shows the key');
+  await page.screenshot({ path: join(ARTIFACTS, '05b-console-answer.png'), fullPage: true });
+  await page.goto(`http://127.0.0.1:${ports.portal}/applications`);
+  await page.getByRole('link', { name: 'Driver licensing' }).click();
   assert.ok(!(await page.content()).includes(key), 'the key is never shown again');
   await page.getByLabel('Issue a key for').selectOption('production');
   await page.getByRole('button', { name: 'Issue a key' }).click();
@@ -241,5 +258,28 @@ test('a consumer developer and an API owner go from sign-in to an admitted call'
   }
   assert.equal(admitted.status, 200, admitted.body);
   assert.equal(JSON.parse(admitted.body).consumer, 'dvla/licensing');
+
+  // The owner sees its API's usage: the consumer's admitted call is charted.
+  await page.goto(`http://127.0.0.1:${ports.portal}/apis/demo-echo`);
+  await page.getByRole('link', { name: 'Usage of this API' }).click();
+  assert.match(await page.locator('#usage-total').innerText(), /Requests in this period: [1-9]/);
+  assert.match(await page.locator('table.breakdown').innerText(), /dvla\/licensing/);
+  assert.equal(await page.locator('svg[role="img"]').count(), 3);
+  await page.screenshot({ path: join(ARTIFACTS, '08-api-usage.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+
+  // The consumer sees its application's usage: the console's call and the gateway calls.
+  await signIn(page, 'dev@dvla.example');
+  await page.getByRole('link', { name: 'Applications' }).click();
+  await page.getByRole('link', { name: 'Driver licensing' }).click();
+  await page.getByRole('link', { name: 'Usage of this application' }).click();
+  const total = await page.locator('#usage-total').innerText();
+  const calls = Number(/(\d+)/.exec(total)[1]);
+  assert.ok(calls >= 4, `the console's call and the gateway calls are counted: ${total}`);
+  assert.equal(await page.locator('svg[role="img"]').count(), 3);
+  assert.match(await page.locator('svg[role="img"] title').first().textContent(), /Requests per minute/);
+  assert.match(await page.locator('table.breakdown').innerText(), /citizen-match-sandbox/);
+  assert.match(await page.locator('table.usage tbody').innerText(), /\d\d:\d\d\s+[1-9]/, 'a minute with calls');
+  await page.screenshot({ path: join(ARTIFACTS, '09-application-usage.png'), fullPage: true });
   await context.close();
 });

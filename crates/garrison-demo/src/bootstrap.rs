@@ -489,3 +489,18 @@ fn write(path: &Path, contents: &str, secret: bool) -> Result<(), DemoError> {
     let mut file = options.open(path).map_err(io)?;
     file.write_all(contents.as_bytes()).map_err(io)
 }
+
+/// A client certificate for the web portal's try-it console, issued now by the demo CA (read
+/// from `pki/ca.pem` and `pki/ca.key` of the data directory) and kept in memory only: the
+/// certificate and its private key, PEM. The console presents it to the gateway when it
+/// relays a call to a sandbox API with a user's sandbox key.
+pub fn console_certificate(state: &DemoState) -> Result<(String, String), DemoError> {
+    let pki = state.ca_file.parent().unwrap_or(Path::new("."));
+    let read = |name: &str| {
+        let path = pki.join(name);
+        fs::read_to_string(&path).map_err(|source| DemoError::Io { path, source })
+    };
+    let ca = CertificateAuthority::from_pem(CA_NAME, &read("ca.pem")?, &read("ca.key")?)?;
+    let cert = ca.issue_client("garrison-portal-console")?;
+    Ok((cert.cert_pem, cert.key_pem))
+}

@@ -10,4 +10,4 @@
 mod bootstrap;
 pub mod upstream;
 
-pub use bootstrap::{DemoConsumer, DemoError, DemoState, prepare};
+pub use bootstrap::{DemoConsumer, DemoError, DemoState, console_certificate, prepare};

@@ -38,6 +38,7 @@ use http_body_util::{Either, Full};
 pub use admin::{AdminContext, AdminExtension, AdminFuture};
 pub use error::{GatewayError, Side};
 pub use identity::ConnectionIdentity;
+pub use metrics::{ConsumerReading, LATENCY_BUCKETS_US, MetricsReader, RouteReading};
 pub use server::{Gateway, GatewayOptions, ReloadError, Reloader, StartError};
 pub use snapshot::{ConfigSummary, Snapshot};
 pub use upstream::PooledBody;

@@ -17,8 +17,9 @@ const STATUS_SLOTS: [u16; 27] = [
 ];
 const SLOTS: usize = STATUS_SLOTS.len() + 5;
 
-/// Latency bucket bounds in microseconds.
-const BUCKETS_US: [u64; 14] = [
+/// Latency bucket bounds in microseconds (the upper bound of each bucket of
+/// `garrison_request_duration_seconds`; a last, unbounded bucket holds the rest).
+pub const LATENCY_BUCKETS_US: [u64; 14] = [
     500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
     2_500_000, 5_000_000, 10_000_000,
 ];
@@ -59,7 +60,7 @@ impl StatusCounters {
 /// A cumulative latency histogram.
 #[derive(Debug, Default)]
 pub(crate) struct Histogram {
-    buckets: [AtomicU64; BUCKETS_US.len()],
+    buckets: [AtomicU64; LATENCY_BUCKETS_US.len()],
     count: AtomicU64,
     sum_us: AtomicU64,
 }
@@ -68,7 +69,7 @@ impl Histogram {
     /// Records one observation.
     pub(crate) fn observe(&self, elapsed: Duration) {
         let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        if let Some(i) = BUCKETS_US.iter().position(|&b| us <= b) {
+        if let Some(i) = LATENCY_BUCKETS_US.iter().position(|&b| us <= b) {
             self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
@@ -171,7 +172,7 @@ impl Metrics {
         for (name, stats) in &routes {
             let h = &stats.latency;
             let mut cumulative = 0;
-            for (i, bound) in BUCKETS_US.iter().enumerate() {
+            for (i, bound) in LATENCY_BUCKETS_US.iter().enumerate() {
                 cumulative += h.buckets[i].load(Ordering::Relaxed);
                 let _ = writeln!(
                     out,
@@ -295,6 +296,103 @@ fn write_counters(out: &mut String, route: &str, consumer: &str, counters: &Stat
     }
 }
 
+// === impl MetricsReader ===
+
+/// One consumer's responses on one route since the process started (the counters of
+/// `garrison_requests_total`, summed by class).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumerReading {
+    /// The consumer's name (`""`: not identified).
+    pub consumer: String,
+    /// Every response.
+    pub requests: u64,
+    /// `4xx` responses.
+    pub client_errors: u64,
+    /// `5xx` responses.
+    pub server_errors: u64,
+}
+
+/// One route's counters since the process started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteReading {
+    /// The route's name.
+    pub route: String,
+    /// Responses by consumer (anonymous ones under `""`).
+    pub consumers: Vec<ConsumerReading>,
+    /// Observations per latency bucket (not cumulative): one per [`LATENCY_BUCKETS_US`]
+    /// bound, then the unbounded bucket.
+    pub latency_buckets: Vec<u64>,
+    /// Sum of the observed latencies, in microseconds.
+    pub latency_sum_us: u64,
+}
+
+/// A read-only view of the gateway's request counters, for an in-process sampler (the
+/// portal's usage charts) that would otherwise parse its own Prometheus text.
+#[derive(Clone)]
+pub struct MetricsReader(pub(crate) Arc<Metrics>);
+
+impl std::fmt::Debug for MetricsReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsReader")
+    }
+}
+
+impl MetricsReader {
+    /// Every route's counters now.
+    pub fn read(&self) -> Vec<RouteReading> {
+        let routes = self
+            .0
+            .routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        routes
+            .iter()
+            .map(|(name, stats)| {
+                let mut consumers = vec![reading("", &stats.anonymous)];
+                let by_consumer = stats
+                    .by_consumer
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                consumers.extend(by_consumer.iter().map(|(c, counters)| reading(c, counters)));
+                let h = &stats.latency;
+                let mut latency_buckets: Vec<u64> = h
+                    .buckets
+                    .iter()
+                    .map(|b| b.load(Ordering::Relaxed))
+                    .collect();
+                let count = h.count.load(Ordering::Relaxed);
+                let bounded: u64 = latency_buckets.iter().sum();
+                latency_buckets.push(count.saturating_sub(bounded));
+                RouteReading {
+                    route: name.clone(),
+                    consumers,
+                    latency_buckets,
+                    latency_sum_us: h.sum_us.load(Ordering::Relaxed),
+                }
+            })
+            .collect()
+    }
+}
+
+fn reading(consumer: &str, counters: &StatusCounters) -> ConsumerReading {
+    let mut out = ConsumerReading {
+        consumer: consumer.to_owned(),
+        ..ConsumerReading::default()
+    };
+    for (i, count) in counters.counts.iter().enumerate() {
+        let count = count.load(Ordering::Relaxed);
+        out.requests += count;
+        match slot_label(i).as_bytes().first() {
+            Some(b'4') => out.client_errors += count,
+            Some(b'5') => out.server_errors += count,
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +431,35 @@ mod tests {
         assert!(
             text.contains("garrison_request_duration_seconds_count{route=\"citizen-match\"} 1")
         );
+    }
+
+    #[test]
+    fn reader_sums_classes_and_buckets() {
+        let m = Arc::new(Metrics::default());
+        let route = m.route("r");
+        let dvla = route.for_consumer("dvla/app");
+        for status in [200, 201, 404, 429, 503, 418] {
+            dvla.record(status);
+        }
+        route.latency.observe(Duration::from_millis(3));
+        route.latency.observe(Duration::from_secs(20));
+        let reading = MetricsReader(m).read();
+        assert_eq!(reading.len(), 1);
+        let app = &reading[0].consumers[1];
+        assert_eq!(app.consumer, "dvla/app");
+        assert_eq!(
+            (app.requests, app.client_errors, app.server_errors),
+            (6, 3, 1)
+        );
+        assert_eq!(reading[0].consumers[0].requests, 0, "anonymous");
+        let buckets = &reading[0].latency_buckets;
+        assert_eq!(buckets.len(), LATENCY_BUCKETS_US.len() + 1);
+        assert_eq!(buckets[3], 1, "3 ms is in the 5 ms bucket");
+        assert_eq!(
+            buckets[LATENCY_BUCKETS_US.len()],
+            1,
+            "20 s is past the last bound"
+        );
+        assert_eq!(reading[0].latency_sum_us, 20_003_000);
     }
 }

@@ -254,6 +254,11 @@ impl Gateway {
         self.state.shared.audit.clone()
     }
 
+    /// A read-only view of the request counters (the usage charts' sampler reads it).
+    pub fn metrics_reader(&self) -> crate::MetricsReader {
+        crate::MetricsReader(self.state.shared.metrics.clone())
+    }
+
     /// The generation of the snapshot in force.
     pub fn generation(&self) -> u64 {
         self.state.snapshot.load().generation

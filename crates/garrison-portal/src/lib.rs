@@ -18,6 +18,7 @@ mod identity;
 mod reply;
 mod routes;
 mod subscriptions;
+mod usage;
 pub mod web;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 
 pub use auth::{Principal, SESSION_PREFIX, SignInThrottle};
+pub use usage::{RING_MINUTES, SAMPLE_EVERY, sample_every};
 
 /// The path prefix of every admin REST API endpoint.
 pub const PREFIX: &str = "/admin/v1/";
@@ -75,6 +77,10 @@ pub struct Portal {
     /// The gateway's audit trail, where every admin event is recorded too (set once the
     /// gateway has started).
     audit: OnceLock<Arc<garrison_audit::AuditLog>>,
+    /// Usage over time, sampled from the gateway's counters.
+    usage: usage::Usage,
+    /// How the try-it console reaches the gateway (none: the console is off).
+    console: RwLock<Option<Arc<web::ConsoleSettings>>>,
 }
 
 impl Portal {
@@ -87,6 +93,8 @@ impl Portal {
             routes: routes::Routes::new(),
             contracts: RwLock::new(HashMap::new()),
             audit: OnceLock::new(),
+            usage: usage::Usage::new(),
+            console: RwLock::new(None),
         })
     }
 

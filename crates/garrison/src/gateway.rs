@@ -1,5 +1,6 @@
 //! Running the gateway: `serve` from a configuration file, and `up`, the embedded default.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +24,25 @@ pub(crate) async fn start_with_portal(
     portal: Option<&str>,
     strict: bool,
 ) -> Result<Gateway, String> {
+    Ok(start_all(config_file, portal, strict).await?.gateway)
+}
+
+/// What [`start_all`] started.
+pub(crate) struct Started {
+    pub(crate) gateway: Gateway,
+    /// The portal, when the configuration has a control plane.
+    pub(crate) portal: Option<Arc<Portal>>,
+    /// The sandbox route groups (`apis:` entries with `mock: true`) and their base paths.
+    pub(crate) sandboxes: HashMap<String, String>,
+}
+
+/// [`start_with_portal`], keeping the portal: its usage sampler reads the gateway's counters
+/// every [`garrison_portal::SAMPLE_EVERY`].
+pub(crate) async fn start_all(
+    config_file: &Path,
+    portal: Option<&str>,
+    strict: bool,
+) -> Result<Started, String> {
     let config = garrison_config::load(config_file).map_err(|e| e.to_string())?;
     let mut portal = portal;
     if portal.is_some() && config.control_plane.is_none() {
@@ -36,8 +56,18 @@ pub(crate) async fn start_with_portal(
         tracing::warn!("{why}; the portal is not served");
         portal = None;
     }
-    // The portal, to hand it the gateway's audit trail once the gateway has opened it.
-    let mut web_portal = None;
+    let groups: HashMap<String, String> = config
+        .routes
+        .iter()
+        .map(|r| (r.name.clone(), r.group.clone()))
+        .collect();
+    let sandboxes: HashMap<String, String> = config
+        .apis
+        .iter()
+        .filter(|api| api.mock)
+        .map(|api| (api.name.clone(), api.base_path.clone()))
+        .collect();
+    let mut handle = None;
     let options = match &config.control_plane {
         None => GatewayOptions::default(),
         Some(settings) => {
@@ -72,7 +102,7 @@ pub(crate) async fn start_with_portal(
                 tracing::info!(portal = %address, "web portal listening");
                 tokio::spawn(garrison_portal::web::serve(web.clone(), listener));
             }
-            web_portal = Some(web.clone());
+            handle = Some(web.clone());
             GatewayOptions {
                 store: Some(store),
                 admin_extension: Some(Arc::new(PortalExtension(web))),
@@ -82,10 +112,52 @@ pub(crate) async fn start_with_portal(
     let gateway = Gateway::start_with(config, options)
         .await
         .map_err(|e| e.to_string())?;
-    if let (Some(web), Some(log)) = (web_portal, gateway.audit_log()) {
+    // Usage is sampled for the web portal's pages only (the admin API has none).
+    if let (Some(web), Some(_)) = (&handle, portal) {
+        web.set_metrics(gateway.metrics_reader(), groups);
+        tokio::spawn(garrison_portal::sample_every(
+            web.clone(),
+            garrison_portal::SAMPLE_EVERY,
+        ));
+    }
+    // The control plane's changes go to the same hash-chained trail as the accesses.
+    if let (Some(web), Some(log)) = (&handle, gateway.audit_log()) {
         web.set_audit_log(log);
     }
-    Ok(gateway)
+    Ok(Started {
+        gateway,
+        portal: handle,
+        sandboxes,
+    })
+}
+
+/// Turns the portal's try-it console on for `garrison up`: it calls the gateway's first
+/// listener (on loopback when it listens on every address) over mutual TLS, trusting the
+/// demo CA and presenting a client certificate the demo CA issues now, kept in memory only.
+fn console_settings(
+    demo: &garrison_demo::DemoState,
+    started: &Started,
+) -> Result<garrison_portal::web::ConsoleSettings, String> {
+    let mut gateway = *started
+        .gateway
+        .listen_addrs()
+        .first()
+        .ok_or("the gateway has no listener")?;
+    if gateway.ip().is_unspecified() {
+        gateway.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let ca = std::fs::read_to_string(&demo.ca_file)
+        .map_err(|e| format!("{}: {e}", demo.ca_file.display()))?;
+    let (cert, key) = garrison_demo::console_certificate(demo).map_err(|e| e.to_string())?;
+    garrison_portal::web::ConsoleSettings::new(
+        gateway,
+        "localhost",
+        &ca,
+        &cert,
+        &key,
+        started.sandboxes.clone(),
+        Duration::from_secs(10),
+    )
 }
 
 /// Runs `gateway` with its reload triggers until Ctrl-C or SIGTERM, then drains it.
@@ -161,15 +233,21 @@ pub(crate) async fn up(options: UpOptions) -> Result<(), String> {
     } else {
         None
     };
-    let gateway = start_with_portal(&demo.config_file, Some(&options.portal), false).await?;
-    print_welcome(&demo, &gateway, &options.portal);
+    let started = start_all(&demo.config_file, Some(&options.portal), false).await?;
+    if let Some(web) = &started.portal {
+        match console_settings(&demo, &started) {
+            Ok(settings) => web.set_console(settings),
+            Err(e) => tracing::warn!(error = %e, "the portal's try-it console is off"),
+        }
+    }
+    print_welcome(&demo, &started.gateway, &options.portal);
     if let Some(file) = portal_users {
         println!(
             "  The portal's catalogue holds every API above; demo sign-ins (an API owner and a\n  consumer developer) are in {}\n",
             file.display()
         );
     }
-    run_until_stopped(gateway).await
+    run_until_stopped(started.gateway).await
 }
 
 pub(crate) fn print_welcome(demo: &garrison_demo::DemoState, gateway: &Gateway, portal: &str) {

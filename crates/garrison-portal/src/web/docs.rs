@@ -1,8 +1,8 @@
 //! An API's page and its documentation: each version's contract (the resolved document the
 //! gateway validates against) served as JSON and rendered by Swagger UI, which comes from the
 //! `utoipa-swagger-ui` crate (its dist vendored in the crate, embedded in the binary) — never
-//! copied into this repository. Calls from the documentation ("try it out") are off: the
-//! try-it console, with the user's sandbox key, is another page to come.
+//! copied into this repository. Calls from the documentation ("try it out") are off: they go
+//! through the try-it console ([`super::console`]), relayed through the gateway.
 
 use std::sync::Arc;
 
@@ -85,6 +85,14 @@ pub(super) fn api_page(portal: &Portal, user: &User, csrf: &str, slug: &str) -> 
         } else {
             "—".to_owned()
         };
+        let docs = match portal.sandbox_base(&version.group) {
+            Some(_) if portal.contract(&version.group).is_some() => format!(
+                "{docs} · <a href=\"/apis/{slug}/{v}/console\">Try it <span class=\"visually-hidden\">{v}</span> in the console</a>",
+                slug = escape(&api.slug),
+                v = escape(&version.version)
+            ),
+            _ => docs,
+        };
         main.push_str(&format!(
             "<tr><th scope=\"row\">{}</th><td><strong class=\"status status-{s}\">{s}</strong></td>\
              <td>{}</td><td>{}</td></tr>\n",
@@ -95,6 +103,12 @@ pub(super) fn api_page(portal: &Portal, user: &User, csrf: &str, slug: &str) -> 
         ));
     }
     main.push_str("</tbody>\n</table>\n");
+    if user.role == garrison_store::Role::PlatformAdmin || user.organisation == Some(api.owner) {
+        main.push_str(&format!(
+            "<p><a href=\"/apis/{}/usage\">Usage of this API</a></p>\n",
+            escape(&api.slug)
+        ));
+    }
     changelog(portal, &versions, &mut main);
     html(StatusCode::OK, &api.title, &main, &nav(user, csrf))
 }

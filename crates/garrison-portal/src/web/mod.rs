@@ -1,7 +1,8 @@
 //! The API library's web pages, server-rendered HTML with no script and no build step, on a
 //! listener of their own (`garrison up`: http://127.0.0.1:8080), never the gateway's public
 //! one: sign in, the catalogue (search and filters), applications and their keys (shown
-//! once), subscription requests, API owners' approvals, sign out.
+//! once), subscription requests, API owners' approvals, the try-it console (a sandbox call
+//! relayed through the gateway), usage charts, sign out.
 //!
 //! Security: the session is the admin API's (a `grn_sess_` token in an `HttpOnly`, `Secure`,
 //! `SameSite=Strict` cookie); every state-changing form carries a CSRF token derived from the
@@ -9,11 +10,16 @@
 //! every page is sent with a strict Content-Security-Policy, `no-store` and `nosniff`, and all
 //! text is HTML-escaped.
 
+mod console;
 mod credentials;
 mod docs;
 mod form;
 mod pages;
 mod selfservice;
+mod usage;
+
+pub use console::ConsoleSettings;
+pub(crate) use pages::escape as escape_text;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -91,10 +97,52 @@ async fn handle(portal: Arc<Portal>, peer: SocketAddr, request: Request<Incoming
         body: body.to_bytes(),
         peer,
     };
+    if visit.method == Method::POST && console_path(&visit.path).is_some() {
+        // The console's post reads the store (blocking), then relays through the gateway
+        // (async), then draws.
+        let prepared = tokio::task::spawn_blocking(move || console_post(&portal, &visit)).await;
+        return secure(match prepared {
+            Ok(Ok(relay)) => console::send(relay).await,
+            Ok(Err(page)) => *page,
+            Err(_) => pages::plain(StatusCode::INTERNAL_SERVER_ERROR, "Something failed."),
+        });
+    }
     // The store is synchronous and sign-in hashes a password: off the event loop.
     tokio::task::spawn_blocking(move || route(&portal, &visit))
         .await
         .unwrap_or_else(|_| pages::plain(StatusCode::INTERNAL_SERVER_ERROR, "Something failed."))
+}
+
+/// The API slug and version of a console path, `/apis/{slug}/{version}/console`.
+fn console_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/apis/")?.strip_suffix("/console")?;
+    let (slug, version) = rest.split_once('/')?;
+    (!slug.is_empty() && !version.is_empty() && !version.contains('/')).then_some((slug, version))
+}
+
+/// A console form post: signed in, from this portal (CSRF), read into a relay.
+fn console_post(portal: &Portal, visit: &Visit) -> Result<console::Relay, Box<Page>> {
+    let Some((user, token)) = signed_in(portal, visit) else {
+        return Err(Box::new(pages::plain(
+            StatusCode::FORBIDDEN,
+            "Sign in first.",
+        )));
+    };
+    let csrf = csrf_token(&token);
+    if !(same_origin(visit) && csrf_matches(visit, &csrf)) {
+        return Err(Box::new(pages::plain(
+            StatusCode::FORBIDDEN,
+            "The form did not come from this portal.",
+        )));
+    }
+    let Some((slug, version)) = console_path(&visit.path) else {
+        return Err(Box::new(pages::plain(
+            StatusCode::NOT_FOUND,
+            "There is no such page.",
+        )));
+    };
+    let console = console::load(portal, user, csrf, slug, version, None)?;
+    Ok(console::prepare(portal, console, visit))
 }
 
 fn route(portal: &Portal, visit: &Visit) -> Page {
@@ -144,6 +192,23 @@ fn documentation(portal: &Portal, visit: &Visit) -> Page {
     let (slug, version, kind) = (parts.next(), parts.next(), parts.next());
     match (slug, version, kind) {
         (Some(slug), None, None) => docs::api_page(portal, &user, &csrf_token(&token), slug),
+        (Some(slug), Some("usage"), None) => usage::api(
+            portal,
+            &user,
+            &csrf_token(&token),
+            slug,
+            usage::window(visit.query.as_deref()),
+        ),
+        (Some(slug), Some(version), Some("console")) if parts.next().is_none() => {
+            let selected = form::decode(visit.query.as_deref().unwrap_or("").as_bytes())
+                .into_iter()
+                .find(|(k, _)| k == "op")
+                .and_then(|(_, v)| v.parse().ok());
+            match console::load(portal, user, csrf_token(&token), slug, version, selected) {
+                Ok(console) => console::draw(&console, None),
+                Err(page) => *page,
+            }
+        }
         (Some(slug), Some(version), Some("openapi.json")) => docs::openapi(portal, slug, version),
         (Some(slug), Some(version), Some("docs")) => {
             let file = parts.next().map(|f| format!("/{f}")).unwrap_or_default();
@@ -165,7 +230,7 @@ fn self_service(portal: &Portal, visit: &Visit) -> Page {
         (&visit.method, segments.as_slice()),
         (
             &Method::GET,
-            ["applications"] | ["applications", _] | ["approvals"]
+            ["applications"] | ["applications", _] | ["applications", _, "usage"] | ["approvals"]
         ) | (&Method::POST, ["applications"])
             | (
                 &Method::POST,
@@ -212,6 +277,9 @@ fn self_service(portal: &Portal, visit: &Visit) -> Page {
         (&Method::GET, ["applications"]) => selfservice::applications(&session),
         (&Method::POST, ["applications"]) => selfservice::create_application(&session, visit),
         (&Method::GET, ["applications", id]) => selfservice::application(&session, id),
+        (&Method::GET, ["applications", id, "usage"]) => {
+            usage::application(&session, id, usage::window(visit.query.as_deref()))
+        }
         (&Method::POST, ["applications", id, "keys"]) => {
             selfservice::create_key(&session, visit, id)
         }

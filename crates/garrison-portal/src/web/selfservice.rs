@@ -185,9 +185,10 @@ pub(super) fn application(s: &Session<'_>, id: &str) -> Page {
     let versions = version_names(&catalogue);
     let may_change = s.user.role == Role::ConsumerDeveloper;
     let mut main = format!(
-        "<h1>{}</h1>\n<p><code>{}</code></p>\n<h2>Keys</h2>\n",
+        "<h1>{}</h1>\n<p><code>{}</code> · <a href=\"/applications/{}/usage\">Usage of this application</a></p>\n<h2>Keys</h2>\n",
         escape(&text(&app["name"])),
-        escape(&text(&app["slug"]))
+        escape(&text(&app["slug"])),
+        app["id"]
     );
     main.push_str(
         "<table>\n<caption>Keys of this application (the keys themselves are never shown again)</caption>\n\
