@@ -5,6 +5,7 @@
 //! to it through the network.
 
 pub mod client;
+pub mod net;
 pub mod pki;
 pub mod upstream;
 

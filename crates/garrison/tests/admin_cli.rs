@@ -15,27 +15,9 @@ use http::HeaderValue;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use garrison_testkit::net::{free_port, wait_admin_ready};
+
 const BIN: &str = env!("CARGO_BIN_EXE_garrison");
-
-async fn free_port() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    listener.local_addr().expect("addr")
-}
-
-async fn ready(admin: SocketAddr) -> bool {
-    let Ok(mut stream) = tokio::net::TcpStream::connect(admin).await else {
-        return false;
-    };
-    let request = b"GET /readyz HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n";
-    if stream.write_all(request).await.is_err() {
-        return false;
-    }
-    let mut out = String::new();
-    let _ = stream.read_to_string(&mut out).await;
-    out.starts_with("HTTP/1.1 200")
-}
 
 /// Runs `garrison admin <args>` against `admin` with the token in `token_file`.
 fn garrison_admin(
@@ -139,15 +121,10 @@ async fn an_application_created_with_garrison_admin_calls_the_running_gateway() 
             .spawn()
             .expect("spawn garrison up"),
     );
-    let mut became_ready = false;
-    for _ in 0..300 {
-        if ready(admin).await {
-            became_ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(became_ready, "garrison up became ready");
+    assert!(
+        wait_admin_ready(admin, Duration::from_secs(30)).await,
+        "garrison up became ready"
+    );
     assert!(
         dir.join("control-plane.db").exists(),
         "the embedded store is created"

@@ -11,38 +11,13 @@ use garrison_testkit::client::{Protocol, TlsClient, get, json};
 use garrison_testkit::pki::IssuedCert;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use garrison_testkit::net::{free_port, wait_admin_ready};
+
 const BIN: &str = env!("CARGO_BIN_EXE_garrison");
 
-async fn free_port() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    listener.local_addr().expect("addr")
-}
-
-async fn ready(admin: SocketAddr) -> bool {
-    let Ok(mut stream) = tokio::net::TcpStream::connect(admin).await else {
-        return false;
-    };
-    let request = b"GET /readyz HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n";
-    if stream.write_all(request).await.is_err() {
-        return false;
-    }
-    let mut out = String::new();
-    let _ = stream.read_to_string(&mut out).await;
-    out.starts_with("HTTP/1.1 200")
-}
-
-/// Polls readiness every 100 ms for up to 30 s.
+/// Waits up to 30 s for `garrison up`'s admin listener to report ready.
 async fn wait_ready(admin: SocketAddr) -> bool {
-    let mut poll = tokio::time::interval(Duration::from_millis(100));
-    for _ in 0..300 {
-        poll.tick().await;
-        if ready(admin).await {
-            return true;
-        }
-    }
-    false
+    wait_admin_ready(admin, Duration::from_secs(30)).await
 }
 
 fn consumer_identity(dir: &Path, name: &str) -> (IssuedCert, String) {
