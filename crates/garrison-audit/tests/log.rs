@@ -525,7 +525,10 @@ fn under_fsync_durability_every_batch_is_synced_before_it_is_acknowledged() {
             log.append(record(i, "dvla", None)).await.unwrap();
             let after = log.stats();
             assert_eq!(after.batches, before.batches + 1);
-            assert!(after.syncs > before.syncs, "batch {i} acknowledged unsynced");
+            assert!(
+                after.syncs > before.syncs,
+                "batch {i} acknowledged unsynced"
+            );
         }
         log.close().await.unwrap();
     });
