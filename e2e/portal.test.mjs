@@ -1,7 +1,8 @@
 // The web portal in a real headless Chromium: `garrison up` on free loopback ports in a
-// temporary directory; a platform admin (the admin token) sets up two organisations, their
-// people, a plan and an API through the admin REST API; then a consumer developer signs in,
-// browses and filters the catalogue, creates an application (its sandbox key shown once),
+// temporary directory; a platform admin (the admin token) sets up the API owner's
+// organisation, its owner, a plan and an API through the admin REST API; then a consumer
+// developer signs up on the portal's sign-up page (a new organisation of their own, `dvla`),
+// signs out and in again, browses and filters the catalogue, creates an application (its sandbox key shown once),
 // calls the sandbox with its sandbox key at once, issues a production key, requests a
 // subscription; the API's owner approves it; and the production key is admitted by the gateway
 // over mutual TLS. On the way the consumer tries the sandbox in the portal's console (relayed
@@ -86,9 +87,8 @@ before(async () => {
   assert.ok(ready, 'garrison up became ready');
   token = readFileSync(join(dir, 'demo/admin-token'), 'utf8').trim();
 
-  const dvla = await admin('POST', 'organisations', { slug: 'dvla', name: 'Driver and Vehicle Licensing Agency' });
+  // The consumer developer is not created here: they sign up on the portal (the test).
   const dwp = await admin('POST', 'organisations', { slug: 'dwp', name: 'Department for Work and Pensions' });
-  await admin('POST', 'users', { email: 'dev@dvla.example', name: 'Dana Developer', organisation: dvla.id, role: 'consumer_developer', password: PASSWORD });
   await admin('POST', 'users', { email: 'owner@dwp.example', name: 'Owen Owner', organisation: dwp.id, role: 'api_owner', password: PASSWORD });
   await admin('POST', 'plans', { name: 'bronze', requests: 10, periodSeconds: 1, burst: 10 });
   const session = await fetch(`http://127.0.0.1:${ports.admin}/admin/v1/sessions`, {
@@ -151,12 +151,35 @@ function callGateway(key, path = '/demo/v1/echo', body = undefined) {
   });
 }
 
-test('a consumer developer and an API owner go from sign-in to an admitted call', async () => {
+test('a consumer developer and an API owner go from sign-up to an admitted call', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
 
-  // Unsigned visitors are sent to sign in.
+  // Unsigned visitors are sent to sign in, where `garrison up` (self_sign_up: true) offers
+  // a developer account.
   await page.goto(`http://127.0.0.1:${ports.portal}/catalogue`);
+  assert.match(page.url(), /\/sign-in$/);
+  await page.getByRole('link', { name: 'Create a developer account' }).click();
+  assert.match(page.url(), /\/sign-up$/);
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Create a developer account');
+  await page.getByLabel('Your name').fill('Dana Developer');
+  await page.getByLabel('Email address').fill('dev@dvla.example');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Your team or organisation').fill('DVLA');
+  await page.screenshot({ path: join(ARTIFACTS, '00-sign-up.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/applications');
+  assert.match(await page.locator('main').innerText(), /no application yet/);
+  assert.ok((await context.cookies()).some((c) => c.name === 'garrison_session'), 'signed in');
+  // The new account is a consumer developer in a new organisation of its own.
+  const orgs = await admin('GET', 'organisations');
+  const own = orgs.organisations.find((o) => o.slug === 'dvla');
+  assert.equal(own?.name, 'DVLA');
+  const users = await admin('GET', 'users');
+  const dana = users.users.find((u) => u.email === 'dev@dvla.example');
+  assert.equal(dana.role, 'consumer_developer');
+  assert.equal(dana.organisation, own.id);
+  await page.getByRole('button', { name: 'Sign out' }).click();
   assert.match(page.url(), /\/sign-in$/);
   await page.getByLabel('Email address').fill('dev@dvla.example');
   await page.getByLabel('Password').fill('not the password');

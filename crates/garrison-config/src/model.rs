@@ -56,6 +56,10 @@ pub struct ControlPlaneSettings {
     pub allow_list_max_prefix_ipv4: u8,
     /// The widest IPv6 prefix (default 64).
     pub allow_list_max_prefix_ipv6: u8,
+    /// Whether consumer developers may create their own accounts on the web portal's
+    /// sign-up page, each in a new organisation of their own (default false: accounts are
+    /// created by a platform admin).
+    pub self_sign_up: bool,
 }
 
 /// A file transfer service: senders upload files by the tus protocol, encrypted at rest, to

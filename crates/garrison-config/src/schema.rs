@@ -46,6 +46,7 @@ pub(crate) struct RawControlPlane {
     pub(crate) session_ttl: Option<Text>,
     pub(crate) allow_list_max_prefix_ipv4: Option<Text>,
     pub(crate) allow_list_max_prefix_ipv6: Option<Text>,
+    pub(crate) self_sign_up: Option<Spanned<bool>>,
 }
 
 /// A file transfer service: tus uploads into encrypted storage, delivered to inboxes.

@@ -442,6 +442,9 @@ apis:
 # platform admin.
 control_plane:
   store: control-plane.db
+  # Consumer developers sign themselves up on the portal (http://…/sign-up), each into a new
+  # organisation of their own; production access still needs an API owner's approval.
+  self_sign_up: true
 
 {TRANSFERS}
 # Every access to personal data is recorded: who, why, what was disclosed, and a keyed hash of

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use garrison_core::ProblemCode;
-use garrison_store::{NewOrganisation, NewPlan, NewUser, Role, password};
+use garrison_store::{NewOrganisation, NewPlan, NewUser, Role, StoreError, password};
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,150 @@ pub(crate) fn check_name(field: &str, name: &str) -> Result<(), Refusal> {
         Err(Refusal::bad(format!(
             "{field}: 1 to 200 characters, no control characters"
         )))
+    }
+}
+
+/// A slug from a display name: lower-case ASCII letters and digits, other runs as one
+/// hyphen, at most 50 characters (room for a `-N` suffix); `developer` if nothing is left.
+pub(crate) fn slug_of(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= 50 {
+            break;
+        }
+    }
+    let slug = slug.trim_matches('-');
+    if slug.is_empty() {
+        "developer".to_owned()
+    } else {
+        slug.to_owned()
+    }
+}
+
+/// Creates a self-signed-up developer's organisation, named `name`, under a slug of the name
+/// not yet taken (`dvla`, `dvla-2`, …): a sign-up never joins an existing organisation.
+pub(crate) fn own_organisation(portal: &Portal, name: &str) -> Result<i64, StoreError> {
+    let base = slug_of(name);
+    let taken: std::collections::HashSet<String> = portal
+        .store
+        .organisations()?
+        .into_iter()
+        .map(|o| o.slug)
+        .collect();
+    let mut n = 1u32;
+    loop {
+        let slug = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        n += 1;
+        if taken.contains(&slug) {
+            continue;
+        }
+        match portal.store.create_organisation(NewOrganisation {
+            slug,
+            name: name.to_owned(),
+        }) {
+            Ok(organisation) => return Ok(organisation.id),
+            // Taken since the list was read: try the next.
+            Err(StoreError::Conflict(_)) if n < 1000 => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether `email` looks like an email address (a local part, `@`, a dotted domain).
+pub(crate) fn plausible_email(email: &str) -> bool {
+    email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignUp {
+    name: String,
+    email: String,
+    password: String,
+    organisation: String,
+}
+
+/// `POST /admin/v1/sign-ups`: the web portal's sign-up over the API (only with
+/// `control_plane.self_sign_up`), throttled alike; answers a session like sign-in.
+pub(crate) fn sign_up(portal: &Portal, call: &Call<'_>) -> Outcome {
+    if !portal.settings.self_sign_up {
+        return Err(Refusal::new(
+            ProblemCode::MatchingResourceNotFound,
+            "Self sign-up is not enabled here.",
+        ));
+    }
+    let input: SignUp = call.body()?;
+    let addr = call.context.peer.ip();
+    let now = Instant::now();
+    if let Some(wait) = portal.sign_ups.blocked(&input.email, addr, now) {
+        let mut refused = Refusal::new(
+            ProblemCode::MessageThrottledOut,
+            "Too many sign-ups; try again later.",
+        )
+        .reply();
+        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            refused
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, value);
+        }
+        return Ok(refused);
+    }
+    portal.sign_ups.failed(&input.email, addr, now);
+    let (name, email, organisation) = (
+        input.name.trim(),
+        input.email.trim(),
+        input.organisation.trim(),
+    );
+    check_name("name", name)?;
+    check_name("organisation", organisation)?;
+    if !plausible_email(email) {
+        return Err(Refusal::bad("email: expected an email address"));
+    }
+    // Hashed before the email is looked up (a taken address costs the same time).
+    let password_hash = password::hash(&input.password)?;
+    // A taken address is not named as such (see docs/portal.md).
+    let generic = || Refusal::bad("Check your details: an account could not be created with them.");
+    if portal.store.user_by_email(email)?.is_some() {
+        return Err(generic());
+    }
+    let organisation = own_organisation(portal, organisation)?;
+    let user = portal
+        .store
+        .create_user(NewUser {
+            email: email.to_owned(),
+            name: name.to_owned(),
+            organisation: Some(organisation),
+            role: Role::ConsumerDeveloper,
+            password_hash,
+        })
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => generic(),
+            other => other.into(),
+        })?;
+    match open_session(portal, email, &input.password, addr) {
+        Ok((token, expires_at, user)) => created(&SessionAnswer {
+            token,
+            expires_at,
+            user,
+        }),
+        Err(SignInFailure::Failed(refusal)) => Err(refusal),
+        Err(_) => Err(Refusal::new(
+            ProblemCode::InternalError,
+            format!("user {} was created but could not be signed in", user.id),
+        )),
     }
 }
 

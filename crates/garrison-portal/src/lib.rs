@@ -51,6 +51,12 @@ pub struct PortalSettings {
     pub sign_in_failures: u32,
     /// The window of the sign-in throttle.
     pub sign_in_window: Duration,
+    /// Whether consumer developers may sign themselves up on the web portal (each into a new
+    /// organisation of their own). Off by default.
+    pub self_sign_up: bool,
+    /// Sign-up attempts per source address (or per email address) in `sign_in_window`
+    /// before sign-up is refused until the window ends.
+    pub sign_ups_per_window: u32,
 }
 
 impl Default for PortalSettings {
@@ -61,6 +67,8 @@ impl Default for PortalSettings {
             max_allow_prefix_v6: 64,
             sign_in_failures: 5,
             sign_in_window: Duration::from_secs(15 * 60),
+            self_sign_up: false,
+            sign_ups_per_window: 5,
         }
     }
 }
@@ -71,6 +79,8 @@ pub struct Portal {
     store: Arc<dyn Store>,
     settings: PortalSettings,
     throttle: SignInThrottle,
+    /// Counts sign-up attempts per address and per email (every attempt, not only failures).
+    sign_ups: SignInThrottle,
     routes: routes::Routes,
     /// Each route group's contract (the resolved document), for the documentation pages.
     contracts: RwLock<HashMap<String, Arc<serde_json::Value>>>,
@@ -88,6 +98,7 @@ impl Portal {
     pub fn new(store: Arc<dyn Store>, settings: PortalSettings) -> Arc<Portal> {
         Arc::new(Portal {
             throttle: SignInThrottle::new(settings.sign_in_failures, settings.sign_in_window),
+            sign_ups: SignInThrottle::new(settings.sign_ups_per_window, settings.sign_in_window),
             store,
             settings,
             routes: routes::Routes::new(),

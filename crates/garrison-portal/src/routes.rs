@@ -73,6 +73,7 @@ impl std::fmt::Debug for Routes {
 
 const TABLE: &[(&str, &str, &str, Handler, bool)] = &[
     ("POST", "sessions", "signIn", identity::sign_in, true),
+    ("POST", "sign-ups", "signUp", identity::sign_up, true),
     (
         "DELETE",
         "sessions/current",
@@ -401,6 +402,10 @@ pub(crate) fn dispatch(portal: &Portal, request: &Request<Bytes>, context: &Admi
     };
     let outcome = (endpoint.handler)(portal, &call);
     let code = match &outcome {
+        // A throttled sign-in or sign-up answers its own reply (with `Retry-After`).
+        Ok(reply) if reply.status() == http::StatusCode::TOO_MANY_REQUESTS => {
+            ProblemCode::MessageThrottledOut.as_str()
+        }
         Ok(_) => "ok",
         Err(refusal) => refusal.code.as_str(),
     };

@@ -9,7 +9,7 @@ mod common;
 
 use common::{Answer, Server};
 use garrison_portal::PortalSettings;
-use garrison_store::Role;
+use garrison_store::{Role, Store};
 use serde_json::{Value, json};
 
 #[track_caller]
@@ -147,6 +147,18 @@ async fn every_operation_conforms_and_refuses_whom_it_must() {
         )
         .await;
     problem(&malformed, 400, "BAD_REQUEST");
+    // Self sign-up is off by default: there is no such resource.
+    let off = s
+        .call(
+            "signUp",
+            "POST",
+            "/admin/v1/sign-ups",
+            None,
+            Some(json!({"name": "Eve", "email": "eve@example.test",
+                        "password": common::PASSWORD, "organisation": "DVLA"})),
+        )
+        .await;
+    problem(&off, 404, "MATCHING_RESOURCE_NOT_FOUND");
     let admin = s.sign_in("admin@platform.example").await;
     let consumer = s.sign_in("dev@dvla.example").await;
     let owner = s.sign_in("owner@dwp.example").await;
@@ -1174,6 +1186,120 @@ async fn sign_in_is_throttled_after_repeated_failures_even_with_the_right_passwo
         .parse()
         .unwrap();
     assert!((1..=900).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn sign_ups_make_a_new_organisation_each_and_are_throttled() {
+    let s = Server::start(PortalSettings {
+        self_sign_up: true,
+        sign_ups_per_window: 4,
+        ..PortalSettings::default()
+    })
+    .await;
+    let dvla = s.organisation("dvla");
+    s.user("taken@example.test", Some(dvla), Role::ApiOwner);
+    let body = |email: &str, password: &str| {
+        json!({"name": "Dana Developer", "email": email, "password": password,
+               "organisation": "DVLA"})
+    };
+    let signed = s
+        .call(
+            "signUp",
+            "POST",
+            "/admin/v1/sign-ups",
+            None,
+            Some(body("dana@example.test", common::PASSWORD)),
+        )
+        .await;
+    status(&signed, 201);
+    let user = &signed.json()["user"];
+    assert_eq!(user["role"], "consumer_developer");
+    assert_ne!(user["organisation"], json!(dvla));
+    let token = signed.json()["token"].as_str().unwrap().to_owned();
+    let me = s
+        .call("getMe", "GET", "/admin/v1/me", Some(&token), None)
+        .await;
+    status(&me, 200);
+    let orgs = s.store.organisations().unwrap();
+    let own = orgs
+        .iter()
+        .find(|o| json!(o.id) == user["organisation"])
+        .unwrap();
+    assert_eq!((own.slug.as_str(), own.name.as_str()), ("dvla-2", "DVLA"));
+
+    let weak = s
+        .call(
+            "signUp",
+            "POST",
+            "/admin/v1/sign-ups",
+            None,
+            Some(body("weak@example.test", "too short")),
+        )
+        .await;
+    problem(&weak, 400, "BAD_REQUEST");
+    let taken = s
+        .call(
+            "signUp",
+            "POST",
+            "/admin/v1/sign-ups",
+            None,
+            Some(body("Taken@example.test", common::PASSWORD)),
+        )
+        .await;
+    problem(&taken, 400, "BAD_REQUEST");
+    assert!(
+        taken.text().contains("Check your details"),
+        "{}",
+        taken.text()
+    );
+    assert!(!taken.text().contains("exists"));
+    assert_eq!(
+        s.store.organisations().unwrap().len(),
+        2,
+        "no organisation for refusals"
+    );
+    // The fourth attempt from this address was the last of the window.
+    let fourth = s
+        .call(
+            "signUp",
+            "POST",
+            "/admin/v1/sign-ups",
+            None,
+            Some(body("fourth@example.test", common::PASSWORD)),
+        )
+        .await;
+    status(&fourth, 201);
+    let blocked = s
+        .call(
+            "signUp",
+            "POST",
+            "/admin/v1/sign-ups",
+            None,
+            Some(body("fifth@example.test", common::PASSWORD)),
+        )
+        .await;
+    problem(&blocked, 429, "MESSAGE_THROTTLED_OUT");
+    assert!(blocked.headers.contains_key("retry-after"));
+    assert!(
+        s.store
+            .user_by_email("fifth@example.test")
+            .unwrap()
+            .is_none()
+    );
+    let events = s.store.events(50).unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "signUp" && e.outcome == "ok")
+            .count(),
+        2,
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "signUp" && e.outcome == "MESSAGE_THROTTLED_OUT")
+    );
 }
 
 #[tokio::test]

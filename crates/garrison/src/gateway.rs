@@ -84,6 +84,7 @@ pub(crate) async fn start_all(
                     session_ttl: settings.session_ttl,
                     max_allow_prefix_v4: settings.allow_list_max_prefix_ipv4,
                     max_allow_prefix_v6: settings.allow_list_max_prefix_ipv6,
+                    self_sign_up: settings.self_sign_up,
                     ..PortalSettings::default()
                 },
             );

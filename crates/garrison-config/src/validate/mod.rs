@@ -362,6 +362,7 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
             session_ttl,
             allow_list_max_prefix_ipv4,
             allow_list_max_prefix_ipv6,
+            self_sign_up: cp.self_sign_up.as_ref().is_some_and(|b| **b),
         }
     });
     if raw.listeners.is_empty() {

@@ -18,6 +18,7 @@ fn the_control_plane_resolves_its_store_against_the_file_and_has_defaults() {
         (cp.allow_list_max_prefix_ipv4, cp.allow_list_max_prefix_ipv6),
         (24, 64)
     );
+    assert!(!cp.self_sign_up, "self sign-up is off unless asked for");
     assert!(accepted("no-control-plane", VALID).control_plane.is_none());
 }
 
@@ -59,5 +60,25 @@ fn a_control_plane_needs_its_store() {
     assert!(
         problems.iter().any(|p| p.message.contains("store")),
         "{problems:#?}"
+    );
+}
+
+#[test]
+fn self_sign_up_is_a_boolean_written_as_true_or_false() {
+    let yaml = format!("{VALID}\ncontrol_plane:\n  store: cp.db\n  self_sign_up: true\n");
+    let cp = accepted("control-plane-sign-up", &yaml)
+        .control_plane
+        .expect("a control plane");
+    assert!(cp.self_sign_up);
+
+    let yaml = format!("{VALID}\ncontrol_plane:\n  store: cp.db\n  self_sign_up: open\n");
+    let (_s, file, problems) = rejected("control-plane-sign-up-bad", &yaml);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_problem(
+        &problems,
+        &file,
+        position(&yaml, "open"),
+        "control_plane.self_sign_up",
+        &["expected true or false"],
     );
 }

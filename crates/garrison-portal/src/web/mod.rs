@@ -4,6 +4,9 @@
 //! once), subscription requests, API owners' approvals, the try-it console (a sandbox call
 //! relayed through the gateway), usage charts, sign out.
 //!
+//! With `control_plane.self_sign_up`, consumer developers create their own accounts on
+//! `/sign-up`, each in a new organisation of their own.
+//!
 //! Security: the session is the admin API's (a `grn_sess_` token in an `HttpOnly`, `Secure`,
 //! `SameSite=Strict` cookie); every state-changing form carries a CSRF token derived from the
 //! session (and sign-in, which has no session yet, must come from the portal's own origin);
@@ -16,6 +19,7 @@ mod docs;
 mod form;
 mod pages;
 mod selfservice;
+mod signup;
 mod usage;
 
 pub use console::ConsoleSettings;
@@ -155,8 +159,18 @@ fn route(portal: &Portal, visit: &Visit) -> Page {
             );
             return secure(page);
         }
-        (&Method::GET, "/sign-in") => pages::sign_in(None, StatusCode::OK),
+        (&Method::GET, "/sign-in") => {
+            pages::sign_in(None, StatusCode::OK, portal.settings.self_sign_up)
+        }
         (&Method::POST, "/sign-in") => sign_in(portal, visit),
+        // Without self sign-up there is no such page.
+        (_, "/sign-up") if !portal.settings.self_sign_up => {
+            pages::plain(StatusCode::NOT_FOUND, "There is no such page.")
+        }
+        (&Method::GET, "/sign-up") => {
+            signup::page(&signup::Entered::default(), None, StatusCode::OK)
+        }
+        (&Method::POST, "/sign-up") => signup::sign_up(portal, visit),
         (&Method::GET, "/") => pages::redirect("/catalogue"),
         (&Method::GET, "/catalogue") => match signed_in(portal, visit) {
             Some((user, token)) => {
@@ -166,10 +180,12 @@ fn route(portal: &Portal, visit: &Visit) -> Page {
             None => pages::redirect("/sign-in"),
         },
         (&Method::POST, "/sign-out") => sign_out(portal, visit),
-        (_, "/sign-in" | "/catalogue" | "/sign-out" | "/" | "/assets/portal.css") => pages::plain(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "This page does not take that method.",
-        ),
+        (_, "/sign-in" | "/sign-up" | "/catalogue" | "/sign-out" | "/" | "/assets/portal.css") => {
+            pages::plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "This page does not take that method.",
+            )
+        }
         _ if visit.path.starts_with("/apis/") => return secure(documentation(portal, visit)),
         _ => self_service(portal, visit),
     };
@@ -422,14 +438,8 @@ fn sign_in(portal: &Portal, visit: &Visit) -> Page {
     portal.record_event(&actor, "signIn", "portal", result);
     match outcome {
         Ok((token, expires_at, _)) => {
-            let max_age = (expires_at - garrison_store::now()).max(0);
             let mut page = pages::redirect("/catalogue");
-            let cookie = format!(
-                "{COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict"
-            );
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                page.headers_mut().insert(header::SET_COOKIE, value);
-            }
+            session_cookie(&mut page, &token, expires_at);
             page
         }
         Err(SignInFailure::Throttled(wait)) => pages::sign_in(
@@ -438,14 +448,26 @@ fn sign_in(portal: &Portal, visit: &Visit) -> Page {
                 wait.as_secs().div_ceil(60).max(1)
             )),
             StatusCode::TOO_MANY_REQUESTS,
+            portal.settings.self_sign_up,
         ),
         Err(SignInFailure::Invalid) => pages::sign_in(
             Some("The email or password is not right."),
             StatusCode::UNAUTHORIZED,
+            portal.settings.self_sign_up,
         ),
         Err(SignInFailure::Failed(_)) => {
             pages::plain(StatusCode::INTERNAL_SERVER_ERROR, "Signing in failed.")
         }
+    }
+}
+
+/// Sets the session cookie of a new session on `page`.
+fn session_cookie(page: &mut Page, token: &str, expires_at: i64) {
+    let max_age = (expires_at - garrison_store::now()).max(0);
+    let cookie =
+        format!("{COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        page.headers_mut().insert(header::SET_COOKIE, value);
     }
 }
 

@@ -93,7 +93,7 @@ pub(super) fn nav(user: &User, csrf: &str) -> String {
     )
 }
 
-pub(super) fn sign_in(error: Option<&str>, status: StatusCode) -> Page {
+pub(super) fn sign_in(error: Option<&str>, status: StatusCode, sign_up: bool) -> Page {
     let error = error
         .map(|e| {
             format!(
@@ -107,13 +107,18 @@ pub(super) fn sign_in(error: Option<&str>, status: StatusCode) -> Page {
     } else {
         " aria-describedby=\"sign-in-error\""
     };
+    let sign_up = if sign_up {
+        "\n<p>New to the API library? <a href=\"/sign-up\">Create a developer account</a></p>"
+    } else {
+        ""
+    };
     let main = format!(
         "<h1>Sign in</h1>\n{error}<form method=\"post\" action=\"/sign-in\"{described}>\n\
          <p><label for=\"email\">Email address</label>\n\
          <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required></p>\n\
          <p><label for=\"password\">Password</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\n\
-         <p><button type=\"submit\">Sign in</button></p>\n</form>"
+         <p><button type=\"submit\">Sign in</button></p>\n</form>{sign_up}"
     );
     html(status, "Sign in", &main, "")
 }
