@@ -2,7 +2,7 @@
 //!
 //! A backend's test runs each of [`CASES`] on a fresh, empty store of its own:
 //!
-//! ```ignore
+//! ```text
 //! for (name, case) in garrison_store::conformance::CASES {
 //!     let store = open_a_fresh_store();
 //!     case(&store); // panics with `name`'s assertion on failure
