@@ -52,23 +52,42 @@ impl Check<'_> {
         field: &str,
         default: Duration,
     ) -> Duration {
-        match value {
-            None => default,
-            Some(text) => match parse_duration(text) {
-                Ok(d) if d.is_zero() => {
-                    self.fail(text, field, "must be longer than zero");
-                    default
-                }
-                Ok(d) if d > MAX_DURATION => {
-                    self.fail(text, field, "must be at most 24h");
-                    default
-                }
-                Ok(d) => d,
-                Err(e) => {
-                    self.fail(text, field, e);
-                    default
-                }
-            },
+        // Zero would make deadlines fire at once and timers spin.
+        if let Some(text) = value
+            && parse_duration(text).is_ok_and(|d| d.is_zero())
+        {
+            self.fail(text, field, "must be longer than zero");
+            return default;
+        }
+        self.duration_within(value, field, default, Duration::ZERO, MAX_DURATION, "24h")
+    }
+
+    /// A duration of at least `min` and at most `max` (`max_text` names it in the error);
+    /// `default` when absent or invalid.
+    fn duration_within(
+        &mut self,
+        value: &Option<Spanned<String>>,
+        field: &str,
+        default: Duration,
+        min: Duration,
+        max: Duration,
+        max_text: &str,
+    ) -> Duration {
+        let Some(text) = value else { return default };
+        match parse_duration(text) {
+            Ok(d) if d < min => {
+                self.fail(text, field, format!("must be at least {}s", min.as_secs()));
+                default
+            }
+            Ok(d) if d > max => {
+                self.fail(text, field, format!("must be at most {max_text}"));
+                default
+            }
+            Ok(d) => d,
+            Err(e) => {
+                self.fail(text, field, e);
+                default
+            }
         }
     }
 

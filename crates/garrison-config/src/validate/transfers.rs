@@ -10,7 +10,6 @@ use super::Check;
 use super::routes::{Templates, host};
 use crate::model::*;
 use crate::schema::*;
-use crate::values::parse_duration;
 
 /// The longest any transfer duration may be: ten years.
 const MAX_RETENTION: Duration = Duration::from_secs(3650 * 86_400);
@@ -25,22 +24,7 @@ fn long_duration(
     default: Duration,
     min: Duration,
 ) -> Duration {
-    let Some(text) = value else { return default };
-    match parse_duration(text) {
-        Ok(d) if d < min => {
-            c.fail(text, field, format!("must be at least {}s", min.as_secs()));
-            default
-        }
-        Ok(d) if d > MAX_RETENTION => {
-            c.fail(text, field, "must be at most 3650d");
-            default
-        }
-        Ok(d) => d,
-        Err(e) => {
-            c.fail(text, field, e);
-            default
-        }
-    }
+    c.duration_within(value, field, default, min, MAX_RETENTION, "3650d")
 }
 
 /// `http://host[:port]/path`: plain HTTP, as upstreams are (TLS to a webhook is not done
