@@ -17,7 +17,10 @@
 # the default, or write) says when a record counts as stored; "tls-audited": the same over
 # TLS 1.3 with a client certificate, the full scenario),
 # PROXY_CPU (0), LOAD_CPU (1), BENCH_WORK (bench/scratch), SKIP_BUILD (unset), GARRISON_BIN
-# (default: the workspace's release build).
+# (default: the workspace's release build), RATE (unset: every connection sends as soon as it
+# has its answer; a number: the generator offers that many requests per second in every run,
+# so that scenarios and proxies are compared at the same load — what a request costs, without
+# the effect of latency on throughput; keep it below what every scenario sustains).
 #
 # Output: a Markdown table on standard output and in bench/results/latest.md; raw per-run
 # figures in bench/results/latest-raw.tsv.
@@ -30,6 +33,7 @@ RESULTS=$BENCH/results
 DURATION=${DURATION:-4}
 WARMUP=${WARMUP:-1}
 CONNECTIONS=${CONNECTIONS:-50}
+RATE=${RATE:-}
 KEYS=${KEYS:-1000}
 ROUNDS=${ROUNDS:-5}
 PROXY_CPU=${PROXY_CPU:-0}
@@ -535,6 +539,7 @@ loadgen_args() { # scenario
     # less per handshake on the load core, which must keep up with the proxy's handshakes.
     handshake) echo "--keys $WORK/keys.txt --pin $WORK/pki/server.pem --cert $WORK/pki/client.pem --key $WORK/pki/client.key --handshake-per-request" ;;
     esac
+    if [ -n "$RATE" ] && [ "$1" != handshake ]; then echo "--rate $RATE"; fi
 }
 field() { # name line
     echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'
@@ -692,6 +697,7 @@ self_cost() {
     echo "Machine: $(getconf _NPROCESSORS_ONLN) cores ($CPU_MODEL), Linux $(uname -r)."
     echo "Proxy on core $PROXY_CPU; upstream (nginx, 1 worker) and load generator on core $LOAD_CPU."
     echo "$CONNECTIONS connections, ${WARMUP} s warm-up then ${DURATION} s measured per run, $ROUNDS round(s); $KEYS API keys."
+    if [ -n "$RATE" ]; then echo "Offered load: $RATE requests/s in every run (scenario 4 excepted)."; fi
     echo "Load average before the run: $LOADAVG."
     echo
     table

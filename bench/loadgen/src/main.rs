@@ -14,6 +14,10 @@
 //! `requests` (responses received), `ok` (2xx), `non2xx`, `errors` (failed connections or
 //! exchanges), `elapsed_s`, `rps` (responses per second), `p50_us`, `p99_us`, `max_us`, and
 //! `statuses` when some responses were not 2xx.
+//!
+//! With `--rate R` the connections together send R requests per second, each on a fixed
+//! schedule, instead of as fast as the server answers. Comparing two builds or settings at the
+//! same offered load measures what each request costs, not how latency limits throughput.
 
 mod http1;
 mod tls;
@@ -44,6 +48,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// Upper bounds, so that a typo cannot start an unbounded run.
 const MAX_CONNECTIONS: usize = 4096;
 const MAX_DURATION_S: f64 = 600.0;
+const MAX_RATE: f64 = 10_000_000.0;
 
 #[derive(Parser)]
 #[command(
@@ -90,6 +95,10 @@ struct Args {
     /// A JSON body sent with every request (which makes it a POST).
     #[arg(long)]
     body: Option<PathBuf>,
+    /// Requests per second, all connections together, sent on a fixed schedule (keep-alive
+    /// only). Unset: each connection sends its next request as soon as it has the answer.
+    #[arg(long, conflicts_with = "handshake_per_request")]
+    rate: Option<f64>,
 }
 
 fn main() -> ExitCode {
@@ -118,6 +127,13 @@ fn run(args: Args) -> Result<Report, String> {
             "--duration must be more than 0 and at most {MAX_DURATION_S} s"
         ));
     }
+    let pace = match args.rate {
+        None => None,
+        Some(rate) if rate > 0.0 && rate <= MAX_RATE => {
+            Some(Duration::from_secs_f64(args.connections as f64 / rate))
+        }
+        Some(_) => return Err(format!("--rate must be more than 0 and at most {MAX_RATE}")),
+    };
     let target = Rc::new(Target::new(&args)?);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -132,6 +148,7 @@ fn run(args: Args) -> Result<Report, String> {
             args.connections,
             duration,
             args.handshake_per_request,
+            pace,
         ),
     ))
 }
@@ -366,9 +383,13 @@ async fn keep_alive_worker(
     stride: usize,
     stats: Rc<RefCell<Stats>>,
     deadline: Instant,
+    pace: Option<Duration>,
 ) {
     let mut next = first % target.requests.len();
     let mut buf = Vec::with_capacity(16 * 1024);
+    // The connections' schedules are spread evenly over one interval, so that together they
+    // send at an even rate rather than in bursts of `connections` requests.
+    let mut due = pace.map(|p| Instant::now() + p.mul_f64(first as f64 / stride as f64));
     while Instant::now() < deadline {
         let mut conn = match target.connect().await {
             Ok(conn) => conn,
@@ -380,6 +401,12 @@ async fn keep_alive_worker(
         };
         buf.clear();
         loop {
+            if let (Some(at), Some(pace)) = (due.as_mut(), pace) {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(*at)).await;
+                // A worker that fell behind (a slow answer) starts again from now rather than
+                // sending a burst to catch up: the offered rate is an upper bound.
+                *at = (*at + pace).max(Instant::now());
+            }
             let started = Instant::now();
             if started >= deadline {
                 return;
@@ -455,6 +482,7 @@ async fn drive(
     connections: usize,
     duration: Duration,
     handshake: bool,
+    pace: Option<Duration>,
 ) -> Report {
     let start = Instant::now();
     let deadline = start + duration;
@@ -467,7 +495,14 @@ async fn drive(
         handles.push(if handshake {
             tokio::task::spawn_local(handshake_worker(target, i, connections, stats, deadline))
         } else {
-            tokio::task::spawn_local(keep_alive_worker(target, i, connections, stats, deadline))
+            tokio::task::spawn_local(keep_alive_worker(
+                target,
+                i,
+                connections,
+                stats,
+                deadline,
+                pace,
+            ))
         });
     }
     let hard_stop = tokio::time::Instant::from_std(deadline + GRACE);

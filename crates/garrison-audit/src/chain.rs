@@ -1,7 +1,9 @@
 //! The synchronous end of the writer: appends entries to the current segment, rolls segments,
 //! writes checkpoints, fsyncs, and recovers the chain head after a crash.
 //!
-//! Only the writer task touches this, one batch at a time, on a blocking thread.
+//! Only the writer task touches this, one batch at a time: inline on the runtime for a plain
+//! write, on the blocking pool for anything that may wait on the disk (a `sync_data`, a segment
+//! roll).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -176,6 +178,37 @@ impl ChainWriter {
         self.unsynced_since
     }
 
+    /// Whether `records` more could bring the segment to its size limit, so that writing them
+    /// may roll it (a `sync_data`, an index, a new file: work for the blocking pool). Records
+    /// are far below `ROOM_PER_RECORD` in practice; one above it only makes a roll happen
+    /// where it was not foreseen.
+    pub(crate) fn may_roll(&self, records: usize) -> bool {
+        const ROOM_PER_RECORD: u64 = 16 * 1024;
+        // A checkpoint may come due too.
+        let room = (records as u64 + 1).saturating_mul(ROOM_PER_RECORD);
+        self.segment_len.saturating_add(room) >= self.limits.segment_max_bytes
+    }
+
+    /// Hands over the `sync_data` of what is written so far, to run elsewhere: the current
+    /// segment's file (a second descriptor of it) and where to count the sync. `None` when
+    /// everything written is synced. The writer counts the data as synced from here on; a
+    /// failure of the job is the writer's to act on.
+    pub(crate) fn take_sync_job(&mut self) -> Result<Option<SyncJob>, AuditError> {
+        if self.unsynced_since.is_none() {
+            return Ok(None);
+        }
+        let file = self
+            .file
+            .try_clone()
+            .map_err(|e| AuditError::io(&self.path, e))?;
+        self.unsynced_since = None;
+        Ok(Some(SyncJob {
+            file,
+            path: self.path.clone(),
+            counters: self.counters.clone(),
+        }))
+    }
+
     /// `sync_data`s what was written and not yet synced.
     pub(crate) fn sync(&mut self) -> Result<(), AuditError> {
         if self.unsynced_since.is_some() {
@@ -310,6 +343,25 @@ impl ChainWriter {
         writer.push_checkpoint(&mut buf, CheckpointReason::SegmentStart)?;
         writer.flush(&mut buf, true)?;
         Ok(writer)
+    }
+}
+
+/// A `sync_data` of a segment, taken out of the writer to run on another thread.
+pub(crate) struct SyncJob {
+    file: File,
+    path: PathBuf,
+    counters: std::sync::Arc<Counters>,
+}
+
+impl SyncJob {
+    /// Syncs the segment (everything written to it before the job was taken, and perhaps more).
+    pub(crate) fn run(self) -> Result<(), AuditError> {
+        let started = std::time::Instant::now();
+        self.file
+            .sync_data()
+            .map_err(|e| AuditError::io(&self.path, e))?;
+        self.counters.sync(started.elapsed());
+        Ok(())
     }
 }
 

@@ -142,9 +142,15 @@ impl StoredEntry {
         body: &Body,
     ) -> Result<Digest, AuditError> {
         let start = buf.len();
-        if let Err(e) = serde_json::to_writer(&mut *buf, &Hashed { seq, prev, body }) {
+        let written = match body {
+            // Nearly every entry: written by hand, the same bytes (see `canonical`).
+            Body::Record(record) => crate::canonical::write_record_entry(buf, seq, prev, record),
+            Body::Checkpoint(_) => serde_json::to_writer(&mut *buf, &Hashed { seq, prev, body })
+                .map_err(AuditError::Serialise),
+        };
+        if let Err(e) = written {
             buf.truncate(start);
-            return Err(AuditError::Serialise(e));
+            return Err(e);
         }
         let mut h = Sha256::new();
         h.update(prev.0);

@@ -31,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+mod canonical;
 mod chain;
 mod entry;
 mod error;

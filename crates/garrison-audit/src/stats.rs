@@ -1,8 +1,8 @@
 //! What the writer has done, for metrics: batches, records, and how long each `sync_data` took
 //! (the latency every fail-closed request waits for, and the first sign of a failing disk).
 //!
-//! The writer thread updates plain atomics; a metrics scrape reads them. Nothing here is on the
-//! request path.
+//! The writer and its background syncs update plain atomics; a metrics scrape reads them.
+//! Nothing here is on the request path.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

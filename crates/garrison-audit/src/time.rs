@@ -52,8 +52,51 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The RFC 3339 text, `YYYY-MM-DDTHH:MM:SS.ffffffZ`, formatted by hand (the writer does this
+    /// for every record; `fmt` would cost several times as much). `None` outside years 0–9999,
+    /// whose text would not have this fixed shape.
+    fn rfc3339(self) -> Option<[u8; 27]> {
+        let secs = self.micros.div_euclid(MICROS_PER_SEC);
+        let frac = self.micros.rem_euclid(MICROS_PER_SEC);
+        let days = secs.div_euclid(SECS_PER_DAY);
+        let sod = secs.rem_euclid(SECS_PER_DAY);
+        let (y, m, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let mut out = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut n: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, sod / 3600);
+        put(14, 2, (sod / 60) % 60);
+        put(17, 2, sod % 60);
+        put(20, 6, frac);
+        Some(out)
+    }
+
+    /// Appends the RFC 3339 text (what `Display` writes) to `buf`.
+    pub(crate) fn write_rfc3339(self, buf: &mut Vec<u8>) {
+        match self.rfc3339() {
+            Some(text) => buf.extend_from_slice(&text),
+            None => buf.extend_from_slice(self.to_string().as_bytes()),
+        }
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(text) = self.rfc3339() {
+            // Only ASCII digits and separators were written.
+            return f.write_str(std::str::from_utf8(&text).unwrap_or_default());
+        }
         let secs = self.micros.div_euclid(MICROS_PER_SEC);
         let frac = self.micros.rem_euclid(MICROS_PER_SEC);
         let days = secs.div_euclid(SECS_PER_DAY);
@@ -71,7 +114,10 @@ impl fmt::Display for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.rfc3339() {
+            Some(text) => s.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -186,6 +232,15 @@ mod tests {
             Timestamp::from_unix_micros(0).to_string(),
             "1970-01-01T00:00:00.000000Z"
         );
+        assert_eq!(
+            Timestamp::parse("9999-12-31T23:59:59.999999Z")
+                .unwrap()
+                .to_string(),
+            "9999-12-31T23:59:59.999999Z"
+        );
+        // Outside the four-digit years the text is still written, if not in the fixed shape.
+        let before = Timestamp::from_unix_micros(-62_167_219_200_000_001);
+        assert_eq!(before.to_string(), "-001-12-31T23:59:59.999999Z");
         assert_eq!(
             Timestamp::parse("2026-11-25").unwrap(),
             Timestamp::parse("2026-11-25T00:00:00Z").unwrap()

@@ -1,17 +1,22 @@
-//! The audit log handle: a bounded queue feeding one batching writer thread.
+//! The audit log handle: a bounded queue feeding one batching writer task.
 //!
 //! The request path pays for a channel send; the writer gathers whatever has queued into one
-//! batch, writes it with one `write` and one `sync_data`, and only then answers each record's
-//! acknowledgement. Records arriving during an fsync form the next batch (group commit), so
-//! batching adds no latency and the batch grows with the load by itself.
+//! batch, writes it with one `write` (and, by default, one `sync_data`), and only then answers
+//! each record's acknowledgement. Records arriving during an fsync form the next batch (group
+//! commit), so batching adds no latency and the batch grows with the load by itself.
 //!
-//! The writer is a thread of its own rather than a task handing each batch to Tokio's blocking
-//! pool: it blocks on the queue and on the disk, and nothing else needs waking to move a batch
-//! from one to the other.
+//! The writer is a task on the gateway's runtime, not a thread of its own: a record then
+//! reaches it, and its acknowledgement comes back, as a wake-up of a task on the same
+//! scheduler — no futex, no context switch, no second thread on a core the gateway needs. (As
+//! a thread, moving each batch there and back cost more CPU than serialising and hashing it.)
+//! What may wait on the disk leaves the runtime: under `fsync` each batch is written and synced
+//! on the blocking pool; under `write` a batch is written in place (a `write` to the page cache
+//! takes microseconds) and only the periodic `sync_data` and the rare segment roll go to the
+//! blocking pool.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ed25519_dalek::VerifyingKey;
@@ -90,9 +95,6 @@ impl Default for AuditLogOptions {
 
 type AckSender = oneshot::Sender<Result<Acknowledged, AuditError>>;
 
-/// A batch's answers, for the runtime to deliver.
-type Answers = Vec<(AckSender, Result<Acknowledged, AuditError>)>;
-
 // Nearly every message is an Append, so boxing the record would add an allocation per record
 // to save queue memory only on the rare Close.
 #[allow(clippy::large_enum_variant)]
@@ -123,8 +125,9 @@ pub struct PendingAck {
 
 impl AuditLog {
     /// Opens (creating if needed) the audit store in `dir`, recovers from a crash, and starts
-    /// the writer thread. Must be called within a Tokio runtime (recovery runs on its blocking
-    /// pool).
+    /// the writer task. Must be called within a Tokio runtime, which the log then lives on
+    /// (recovery runs on its blocking pool); close the log before the runtime ends, or the last
+    /// segment lacks its closing checkpoint (which costs nothing but a recovery at next open).
     pub async fn open(dir: impl AsRef<Path>, options: AuditLogOptions) -> Result<Self, AuditError> {
         let dir = dir.as_ref().to_owned();
         let key_path = options
@@ -147,17 +150,6 @@ impl AuditLog {
         let counters = chain.counters.clone();
         let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
         let max_batch = options.max_batch.max(1);
-        // The writer hands each batch's answers to a task on the runtime in one message, which
-        // answers the waiting requests there: one wake-up from the writer thread per batch, not
-        // one per record (each of which could switch threads twice on a shared core).
-        let (answers_tx, mut answers_rx) = mpsc::unbounded_channel::<Answers>();
-        tokio::spawn(async move {
-            while let Some(answers) = answers_rx.recv().await {
-                for (ack, answer) in answers {
-                    let _ = ack.send(answer);
-                }
-            }
-        });
         let sync_interval = match options.durability {
             Durability::Fsync => None,
             // The ticker wakes an idle writer this often; a zero interval would spin.
@@ -185,10 +177,7 @@ impl AuditLog {
                 })
                 .map_err(|e| AuditError::io("<audit tick thread>", e))?;
         }
-        std::thread::Builder::new()
-            .name("garrison-audit".to_owned())
-            .spawn(move || run_writer(rx, chain, max_batch, sync_interval, answers_tx))
-            .map_err(|e| AuditError::io("<audit writer thread>", e))?;
+        tokio::spawn(run_writer(rx, chain, max_batch, sync_interval));
         Ok(AuditLog {
             tx,
             policy: options.queue_policy,
@@ -280,38 +269,36 @@ impl PendingAck {
     }
 }
 
-/// The writer thread: one batch at a time, until every handle is dropped or `close` is asked.
+/// The writer task: one batch at a time, until every handle is dropped or `close` is asked.
 /// `sync_interval` is set under [`Durability::Write`]: batches are acknowledged once written,
-/// and synced when the oldest unsynced write is that old.
-fn run_writer(
+/// and synced in the background when the oldest unsynced write is that old.
+async fn run_writer(
     mut rx: mpsc::Receiver<Command>,
-    mut chain: ChainWriter,
+    chain: ChainWriter,
     max_batch: usize,
     sync_interval: Option<Duration>,
-    answers: mpsc::UnboundedSender<Answers>,
 ) {
-    // If the runtime (and its answering task) is gone, nobody waits for an answer any more.
-    let answer = |batch: Answers| {
-        let _ = answers.send(batch);
-    };
-    // Each batch's lines, in one buffer that keeps its capacity from batch to batch.
-    let mut buf = Vec::with_capacity(64 * 1024);
+    // The chain and the batch buffer (whose capacity is kept from batch to batch) travel
+    // together to the blocking pool and back; `None` once a panic there lost them.
+    let mut state = Some((chain, Vec::with_capacity(64 * 1024)));
     // After a failed write or fsync the file's state is unknown (a failed fsync may have
     // dropped dirty pages), so the writer fails closed until the log is reopened and recovered.
     let mut failed: Option<String> = None;
+    let background = Arc::new(BackgroundSync::default());
     loop {
-        let Some(first) = rx.blocking_recv() else {
+        let Some(first) = rx.recv().await else {
             // Every handle dropped without close(): still leave a closing checkpoint, unless
             // the file is in an unknown state.
-            if failed.is_none() {
-                let _ = chain.close();
+            if let (Some((chain, buf)), None) = (state, &failed) {
+                let _ = on_blocking_pool(chain, buf, |chain, _| chain.close()).await;
             }
             return;
         };
-        // Let whoever woke us queue more before the batch is taken: where the writer shares a
-        // core with the request path, a wake-up per record would cost two context switches per
-        // request; after a yield, the records of every request served meanwhile go together.
-        std::thread::yield_now();
+        // No yield to gather more: the first record's wake put the writer at the back of the
+        // run queue, so the requests ahead of it have already queued their records by now. (A
+        // `yield_now` here cost more than it gathered: measured under load, each yield was
+        // followed by timer registrations — hyper's header timeouts — waking the I/O driver
+        // through its eventfd, a `write` syscall per request.)
         let mut batch = Batch::default();
         batch.take(first);
         while batch.acks.len() < max_batch && batch.close.is_none() {
@@ -322,52 +309,142 @@ fn run_writer(
         }
         let Batch {
             records,
-            acks: acks_for,
+            acks,
             close,
         } = batch;
-        if let (Some(interval), None) = (sync_interval, &failed)
-            && chain
-                .unsynced_since()
-                .is_some_and(|t| t.elapsed() >= interval)
-            && let Err(e) = chain.sync()
+        if failed.is_none()
+            && let Some(reason) = background.failure.get()
         {
-            failed = Some(e.to_string());
+            failed = Some(reason.clone());
+        }
+        if state.is_none() && failed.is_none() {
+            failed = Some("the audit writer panicked".to_owned());
         }
         if let Some(reason) = &failed {
-            answer(
-                acks_for
-                    .into_iter()
-                    .map(|ack| (ack, Err(AuditError::WriterFailed(reason.clone()))))
-                    .collect(),
-            );
-        } else if !records.is_empty() {
-            match chain.write_batch(records, &mut buf) {
-                Ok(done) => {
-                    answer(acks_for.into_iter().zip(done.into_iter().map(Ok)).collect());
+            for ack in acks {
+                let _ = ack.send(Err(AuditError::WriterFailed(reason.clone())));
+            }
+        } else if let Some((mut chain, mut buf)) = state.take() {
+            let written = if records.is_empty() {
+                state = Some((chain, buf));
+                Some(Ok(Vec::new()))
+            } else if sync_interval.is_none() || chain.may_roll(records.len()) {
+                // Under `fsync` every batch waits on the disk; under `write` only one that may
+                // roll the segment does.
+                on_blocking_pool(chain, buf, move |chain, buf| {
+                    chain.write_batch(records, buf)
+                })
+                .await
+                .map(|(chain, buf, written)| {
+                    state = Some((chain, buf));
+                    written
+                })
+            } else {
+                let written = chain.write_batch(records, &mut buf);
+                state = Some((chain, buf));
+                Some(written)
+            };
+            match written {
+                Some(Ok(done)) => {
+                    for (ack, done) in acks.into_iter().zip(done) {
+                        let _ = ack.send(Ok(done));
+                    }
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     let reason = e.to_string();
-                    answer(
-                        acks_for
-                            .into_iter()
-                            .map(|ack| (ack, Err(AuditError::WriterFailed(reason.clone()))))
-                            .collect(),
-                    );
+                    for ack in acks {
+                        let _ = ack.send(Err(AuditError::WriterFailed(reason.clone())));
+                    }
                     failed = Some(reason);
                 }
+                // Lost in a panic: dropping the acks answers Closed.
+                None => {}
+            }
+            if let (Some(interval), None, Some((chain, _))) = (sync_interval, &failed, &mut state) {
+                background.sync_if_due(chain, interval);
             }
         }
         if let Some(done) = close {
             // The chain (and with it the store's lock) is dropped before answering, so a caller
             // may reopen the store as soon as close() returns.
-            let result = match failed {
-                Some(reason) => Err(AuditError::WriterFailed(reason)),
-                None => chain.close(),
+            let result = match (failed, state) {
+                (Some(reason), _) => Err(AuditError::WriterFailed(reason)),
+                (None, None) => Err(AuditError::WriterFailed(
+                    "the audit writer panicked".to_owned(),
+                )),
+                (None, Some((chain, buf))) => {
+                    match on_blocking_pool(chain, buf, |chain, _| chain.close()).await {
+                        Some((chain, _, result)) => {
+                            drop(chain);
+                            result
+                        }
+                        None => Err(AuditError::WriterFailed(
+                            "the audit writer panicked".to_owned(),
+                        )),
+                    }
+                }
             };
-            drop(chain);
             let _ = done.send(result);
             return;
         }
+    }
+}
+
+/// Runs `work` on the chain on Tokio's blocking pool, where waiting on the disk holds up no
+/// request, and hands the chain back. `None` if `work` panicked (the chain is lost with it).
+async fn on_blocking_pool<T, F>(
+    mut chain: ChainWriter,
+    mut buf: Vec<u8>,
+    work: F,
+) -> Option<(ChainWriter, Vec<u8>, T)>
+where
+    F: FnOnce(&mut ChainWriter, &mut Vec<u8>) -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let result = work(&mut chain, &mut buf);
+        (chain, buf, result)
+    })
+    .await
+    .ok()
+}
+
+/// The periodic `sync_data` under [`Durability::Write`], run on the blocking pool while the
+/// writer goes on writing; at most one at a time.
+#[derive(Default)]
+struct BackgroundSync {
+    running: AtomicBool,
+    /// Why a sync failed; the writer refuses everything from then on.
+    failure: OnceLock<String>,
+}
+
+impl BackgroundSync {
+    fn sync_if_due(self: &Arc<Self>, chain: &mut ChainWriter, interval: Duration) {
+        let due = chain
+            .unsynced_since()
+            .is_some_and(|t| t.elapsed() >= interval);
+        if !due || self.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let job = match chain.take_sync_job() {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                self.running.store(false, Ordering::Release);
+                return;
+            }
+            Err(e) => {
+                let _ = self.failure.set(e.to_string());
+                self.running.store(false, Ordering::Release);
+                return;
+            }
+        };
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = job.run() {
+                let _ = this.failure.set(e.to_string());
+            }
+            this.running.store(false, Ordering::Release);
+        });
     }
 }
 
