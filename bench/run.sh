@@ -20,7 +20,9 @@
 # (default: the workspace's release build), RATE (unset: every connection sends as soon as it
 # has its answer; a number: the generator offers that many requests per second in every run,
 # so that scenarios and proxies are compared at the same load — what a request costs, without
-# the effect of latency on throughput; keep it below what every scenario sustains).
+# the effect of latency on throughput; keep it below what every scenario sustains),
+# INTERLEAVE (unset; 1: each round runs every scenario, for comparing scenarios rather than
+# proxies).
 #
 # Output: a Markdown table on standard output and in bench/results/latest.md; raw per-run
 # figures in bench/results/latest-raw.tsv.
@@ -581,15 +583,25 @@ measure() { # scenario proxy round
 }
 
 # Each scenario: $ROUNDS rounds of one run per proxy, the order rotating every round so that
-# no proxy always goes first; a slow minute on the VM then hits every proxy alike.
+# no proxy always goes first; a slow minute on the VM then hits every proxy alike. With
+# INTERLEAVE=1 every round runs every scenario instead (round after round), for comparing
+# scenarios with each other — Garrison audited against not audited — rather than proxies.
 read -r -a PROXY_LIST <<< "$PROXIES"
-for scenario in $SCENARIOS; do
-    for round in $(seq "$ROUNDS"); do
-        for i in "${!PROXY_LIST[@]}"; do
-            measure "$scenario" "${PROXY_LIST[$(((i + round - 1) % ${#PROXY_LIST[@]}))]}" "$round"
-        done
+one_round() { # scenario round
+    local i
+    for i in "${!PROXY_LIST[@]}"; do
+        measure "$1" "${PROXY_LIST[$(((i + $2 - 1) % ${#PROXY_LIST[@]}))]}" "$2"
     done
-done
+}
+if [ -n "${INTERLEAVE:-}" ]; then
+    for round in $(seq "$ROUNDS"); do
+        for scenario in $SCENARIOS; do one_round "$scenario" "$round"; done
+    done
+else
+    for scenario in $SCENARIOS; do
+        for round in $(seq "$ROUNDS"); do one_round "$scenario" "$round"; done
+    done
+fi
 mv "$RAW.tmp" "$RAW"
 
 # --- the table ---------------------------------------------------------------------------------
@@ -676,7 +688,10 @@ table() {
 self_cost() {
     awk -F'\t' '
     NR == 1 { next }
-    $2 == "garrison" { req[$1] += $4; tick[$1] += $11; el[$1] += $8 }
+    $2 == "garrison" {
+        req[$1] += $4; tick[$1] += $11; el[$1] += $8
+        if ($4 > 0) { rc[$1, $3] = $11 / $4; rounds[$3] = 1 }
+    }
     END {
         base["validated"] = "body"; base["enforced"] = "body"; base["audited"] = "keys"
         base["tls-audited"] = "tls"
@@ -684,8 +699,17 @@ self_cost() {
         for (s in base) {
             b = base[s]
             if (!(s in req) || !(b in req) || req[s] == 0 || req[b] == 0) continue
-            printf "Garrison, %s ÷ %s (%s): CPU/request %.2f, req/s %.2f.\n", s, b, what[b], \
-                (tick[s] / req[s]) / (tick[b] / req[b]), (req[s] / el[s]) / (req[b] / el[b])
+            # The range of the ratio over the rounds taken one by one: the noise.
+            lo = ""; hi = ""; c = 0
+            for (r in rounds) {
+                if (!((s, r) in rc) || !((b, r) in rc) || rc[b, r] == 0) continue
+                x = rc[s, r] / rc[b, r]; c++
+                if (lo == "" || x < lo) lo = x
+                if (hi == "" || x > hi) hi = x
+            }
+            range = (c > 1) ? sprintf(" (rounds: %.2f–%.2f)", lo, hi) : ""
+            printf "Garrison, %s ÷ %s (%s): CPU/request %.2f%s, req/s %.2f.\n", s, b, what[b], \
+                (tick[s] / req[s]) / (tick[b] / req[b]), range, (req[s] / el[s]) / (req[b] / el[b])
         }
     }' "$RAW"
 }

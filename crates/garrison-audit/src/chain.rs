@@ -159,11 +159,8 @@ impl ChainWriter {
                 self.flush(buf, true)?;
                 self.roll()?;
             }
-            let entry = self.push(buf, Body::Record(record))?;
-            acks.push(Acknowledged {
-                seq: entry.0,
-                hash: entry.1,
-            });
+            let (seq, hash) = self.push_record(buf, &record)?;
+            acks.push(Acknowledged { seq, hash });
             self.records_since_checkpoint += 1;
             if self.records_since_checkpoint >= self.limits.checkpoint_interval {
                 self.push_checkpoint(buf, CheckpointReason::Interval)?;
@@ -232,21 +229,39 @@ impl ChainWriter {
         self.sync()
     }
 
-    fn push(&mut self, buf: &mut Vec<u8>, body: Body) -> Result<(u64, Digest), AuditError> {
+    fn push_record(
+        &mut self,
+        buf: &mut Vec<u8>,
+        record: &AuditRecord,
+    ) -> Result<(u64, Digest), AuditError> {
         let seq = self.next_seq;
         // Where the line will start in the segment: after what is written and what is pending.
         let offset = self.segment_len + buf.len() as u64;
+        let hash = StoredEntry::append_record_line(buf, seq, &self.head, record)?;
+        self.summary.add(
+            record.time,
+            record.subject.as_ref().map(|s| s.digest()),
+            offset,
+        );
+        Ok(self.advance(seq, hash))
+    }
+
+    fn push_checkpoint_entry(
+        &mut self,
+        buf: &mut Vec<u8>,
+        checkpoint: Checkpoint,
+    ) -> Result<(u64, Digest), AuditError> {
+        let seq = self.next_seq;
+        let body = Body::Checkpoint(checkpoint);
         let hash = StoredEntry::append_line(buf, seq, &self.head, &body)?;
-        if let Body::Record(record) = &body {
-            self.summary.add(
-                record.time,
-                record.subject.as_ref().map(|s| s.digest()),
-                offset,
-            );
-        }
+        Ok(self.advance(seq, hash))
+    }
+
+    /// The entry `seq` with `hash` is the chain's new head.
+    fn advance(&mut self, seq: u64, hash: Digest) -> (u64, Digest) {
         self.next_seq += 1;
         self.head = hash;
-        Ok((seq, hash))
+        (seq, hash)
     }
 
     fn push_checkpoint(
@@ -255,7 +270,7 @@ impl ChainWriter {
         reason: CheckpointReason,
     ) -> Result<(), AuditError> {
         let cp = Checkpoint::sign(self.next_seq, self.head, reason, &self.key)?;
-        self.push(buf, Body::Checkpoint(cp))?;
+        self.push_checkpoint_entry(buf, cp)?;
         self.records_since_checkpoint = 0;
         Ok(())
     }

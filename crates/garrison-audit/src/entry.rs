@@ -141,27 +141,26 @@ impl StoredEntry {
         prev: &Digest,
         body: &Body,
     ) -> Result<Digest, AuditError> {
-        let start = buf.len();
-        let written = match body {
-            // Nearly every entry: written by hand, the same bytes (see `canonical`).
-            Body::Record(record) => crate::canonical::write_record_entry(buf, seq, prev, record),
-            Body::Checkpoint(_) => serde_json::to_writer(&mut *buf, &Hashed { seq, prev, body })
-                .map_err(AuditError::Serialise),
-        };
-        if let Err(e) = written {
-            buf.truncate(start);
-            return Err(e);
+        match body {
+            Body::Record(record) => Self::append_record_line(buf, seq, prev, record),
+            Body::Checkpoint(_) => finish_line(buf, prev, |buf| {
+                serde_json::to_writer(&mut *buf, &Hashed { seq, prev, body })
+                    .map_err(AuditError::Serialise)
+            }),
         }
-        let mut h = Sha256::new();
-        h.update(prev.0);
-        h.update(&buf[start..]);
-        let hash = Digest(h.finalize().into());
-        // Replace the closing brace of `{seq, prev, body}` by `,"hash":"…"}` and end the line.
-        buf.pop();
-        buf.extend_from_slice(b",\"hash\":\"");
-        hex::encode_into(&hash.0, buf);
-        buf.extend_from_slice(b"\"}\n");
-        Ok(hash)
+    }
+
+    /// [`StoredEntry::append_line`] for a record, borrowed where it lies (the writer's records
+    /// are never moved into a [`Body`]); written by hand, the same bytes (see `canonical`).
+    pub(crate) fn append_record_line(
+        buf: &mut Vec<u8>,
+        seq: u64,
+        prev: &Digest,
+        record: &AuditRecord,
+    ) -> Result<Digest, AuditError> {
+        finish_line(buf, prev, |buf| {
+            crate::canonical::write_record_entry(buf, seq, prev, record)
+        })
     }
 
     /// The line as stored, with its trailing newline.
@@ -178,6 +177,30 @@ impl StoredEntry {
             Body::Checkpoint(c) => c.time,
         }
     }
+}
+
+/// Writes the hashed object `{seq, prev, body}` with `write`, hashes it where it lies (after
+/// `prev`), and closes the line with the hash: the object's closing brace becomes
+/// `,"hash":"…"}` and a newline follows.
+fn finish_line(
+    buf: &mut Vec<u8>,
+    prev: &Digest,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), AuditError>,
+) -> Result<Digest, AuditError> {
+    let start = buf.len();
+    if let Err(e) = write(buf) {
+        buf.truncate(start);
+        return Err(e);
+    }
+    let mut h = Sha256::new();
+    h.update(prev.0);
+    h.update(&buf[start..]);
+    let hash = Digest(h.finalize().into());
+    buf.pop();
+    buf.extend_from_slice(b",\"hash\":\"");
+    hex::encode_into(&hash.0, buf);
+    buf.extend_from_slice(b"\"}\n");
+    Ok(hash)
 }
 
 fn entry_hash(seq: u64, prev: &Digest, body: &Body) -> Result<Digest, AuditError> {

@@ -162,7 +162,10 @@ fn under_write_durability_concurrent_batches_roll_segments_and_verify() {
             tasks.spawn(async move {
                 let mut last = 0;
                 for i in 0..50 {
-                    let ack = log.append(record(worker * 50 + i, "dvla", None)).await.unwrap();
+                    let ack = log
+                        .append(record(worker * 50 + i, "dvla", None))
+                        .await
+                        .unwrap();
                     assert!(ack.seq > last, "one appender's records stored in order");
                     last = ack.seq;
                 }
