@@ -820,16 +820,21 @@ async fn a_restart_mid_upload_loses_nothing_acknowledged_and_deletions_are_audit
     )
     .await;
     assert_eq!(r.status(), 204);
+    // The sweep removes the record (from then on: 404) and then the file's directory, so
+    // both are polled for.
     let mut status = 0;
     for _ in 0..100 {
         status = h.get_as("bob", &file_path).await.status().as_u16();
-        if status == 404 {
+        if status == 404 && !files_dir(&h).join(&id).exists() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status, 404, "deleted after acknowledgement");
-    assert!(!files_dir(&h).join(&id).exists());
+    assert!(
+        !files_dir(&h).join(&id).exists(),
+        "its segments removed too"
+    );
 
     // The audit trail: every step, with the file's facts and never its content.
     let audit_dir = h.dir.join("audit");
