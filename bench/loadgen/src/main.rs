@@ -612,6 +612,30 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_must_be_positive_and_bounded() {
+        let run_with = |rate: &str| {
+            run(Args::parse_from([
+                "garrison-loadgen",
+                "http://127.0.0.1:9/",
+                &format!("--rate={rate}"),
+            ]))
+            .err()
+            .unwrap_or_default()
+        };
+        for bad in ["0", "-5", "NaN", "1e9"] {
+            assert!(run_with(bad).contains("--rate must be"), "{bad} accepted");
+        }
+        let both = Args::try_parse_from([
+            "garrison-loadgen",
+            "http://127.0.0.1:9/",
+            "--rate",
+            "10",
+            "--handshake-per-request",
+        ]);
+        assert!(both.is_err(), "a rate with a handshake per request");
+    }
+
+    #[test]
     fn only_loopback_targets_are_accepted() {
         let args = |url: &str| Args::parse_from(["garrison-loadgen", url]);
         assert!(Target::new(&args("http://127.0.0.1:9/x")).is_ok());
