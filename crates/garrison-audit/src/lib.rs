@@ -5,8 +5,8 @@
 //! fields were disclosed, and about whom as a keyed [`SubjectHash`], never the identifier
 //! itself. The log chains every entry to the one before with SHA-256, signs a checkpoint of the
 //! chain head with Ed25519 at intervals, at every segment start and on close, and acknowledges a
-//! record only after it is fsynced. [`verify`] proves a store unaltered and names the first
-//! broken line; [`search`] and [`subject_access_report`] answer "who looked at this person's
+//! record only once it is stored ([`Durability`]: fsynced by default, or written). [`verify`]
+//! proves a store unaltered and names the first broken line; [`search`] and [`subject_access_report`] answer "who looked at this person's
 //! data, when and why".
 //!
 //! This crate must not know about HTTP, the gateway's types, configuration files or the CLI:
@@ -25,7 +25,8 @@
 //! - **offline verification** needs only the files, a public key and a few lines of any
 //!   language (JSON, SHA-256, Ed25519) — no database engine, the same bytes that were hashed.
 //!
-//! Search scans segments; an index (or a PostgreSQL sink) is for when that is too slow.
+//! Each closed segment gets an index (record times, subject digests) that lets a search skip
+//! what cannot match; a PostgreSQL sink is for when that is not enough.
 //!
 //! See `docs/audit.md` for the format, guarantees and what is not done yet.
 
