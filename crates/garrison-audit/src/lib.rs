@@ -6,8 +6,8 @@
 //! itself. The log chains every entry to the one before with SHA-256, signs a checkpoint of the
 //! chain head with Ed25519 at intervals, at every segment start and on close, and acknowledges a
 //! record only once it is stored ([`Durability`]: fsynced by default, or written). [`verify`]
-//! proves a store unaltered and names the first broken line; [`search`] and [`subject_access_report`] answer "who looked at this person's
-//! data, when and why".
+//! proves a store unaltered and names the first broken line; [`search`] and
+//! [`subject_access_report`] answer "who looked at this person's data, when and why".
 //!
 //! This crate must not know about HTTP, the gateway's types, configuration files or the CLI:
 //! callers fill in plain strings and addresses, and own where keys come from. Two small pieces
