@@ -42,6 +42,13 @@ PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 SCENARIOS=${SCENARIOS:-plain keys tls handshake}
 AUDIT_DURABILITY=${AUDIT_DURABILITY:-fsync}
+AUDIT_GROUP_COMMIT=${AUDIT_GROUP_COMMIT:-}
+# PERF=<dir>: record a `perf` profile (with DWARF call graphs) of the proxy during each measured
+# run into <dir>/<scenario>-<proxy>-<round>.data. Sampling costs the proxy CPU, so the figures of
+# such a run are not comparable with others: use it to see where time goes, not how much.
+# PERF_STAT=<events> (with PERF=<dir>): count those events instead (`perf stat -e`), e.g.
+# 'syscalls:sys_enter_*' for the system calls per request; PERF_FREQ: samples a second (999).
+PERF=${PERF:-}
 if [ -z "${PROXIES:-}" ]; then
     PROXIES="nginx garrison"
     if command -v haproxy >/dev/null 2>&1; then PROXIES="$PROXIES haproxy"; fi
@@ -397,6 +404,7 @@ apis:
 audit:
   dir: $WORK/garrison/audit
 $([ "$AUDIT_DURABILITY" = fsync ] || echo "  durability: $AUDIT_DURABILITY")
+$([ -z "$AUDIT_GROUP_COMMIT" ] || echo "  group_commit: $AUDIT_GROUP_COMMIT")
 plans:
   - name: never-reached
     rate: 100000/s
@@ -568,9 +576,23 @@ measure() { # scenario proxy round
     t0=$(proc_ticks "${PID[$proxy]}")
     read -r p0b p0t < <(core_ticks "$PROXY_CPU")
     read -r l0b l0t < <(core_ticks "$LOAD_CPU")
+    local perf_pid=
+    if [ -n "$PERF" ]; then
+        mkdir -p "$PERF"
+        if [ -n "${PERF_STAT:-}" ]; then
+            perf stat -e "$PERF_STAT" -p "${PID[$proxy]}" -o "$PERF/$scenario-$proxy-$round.stat" &
+        else
+            perf record -q -F "${PERF_FREQ:-999}" --call-graph dwarf,16384 -p "${PID[$proxy]}" \
+                -o "$PERF/$scenario-$proxy-$round.data" 2> /dev/null &
+        fi
+        perf_pid=$!
+    fi
     # shellcheck disable=SC2086
     out=$(taskset -c "$LOAD_CPU" "$LOADGEN" "$url" -c "$CONNECTIONS" -d "$DURATION" $args) ||
         die "$proxy/$scenario: the run failed: $out"
+    if [ -n "$perf_pid" ]; then
+        kill -INT "$perf_pid" && wait "$perf_pid" || true
+    fi
     t1=$(proc_ticks "${PID[$proxy]}")
     read -r p1b p1t < <(core_ticks "$PROXY_CPU")
     read -r l1b l1t < <(core_ticks "$LOAD_CPU")

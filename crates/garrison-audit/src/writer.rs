@@ -71,6 +71,13 @@ pub struct AuditLogOptions {
     pub max_batch: usize,
     /// When a record is acknowledged: after fsync (default) or after the write.
     pub durability: Durability,
+    /// Shortest time from the start of one batch to the start of the next (group commit):
+    /// under load, records wait up to this long to share a batch — and so its `write` and
+    /// `sync_data` — with the records behind them. An idle log (its last batch longer ago than
+    /// this) writes a record at once, so the wait falls only on a busy one. Zero: every batch
+    /// starts as soon as the previous one is done. (Tokio's timer ticks in milliseconds, so a
+    /// wait rounds up to the next one.)
+    pub group_commit: Duration,
     /// A signed checkpoint every this many records.
     pub checkpoint_interval: u64,
     /// A segment is closed and a new one started once it reaches this size.
@@ -86,6 +93,7 @@ impl Default for AuditLogOptions {
             queue_policy: QueuePolicy::Block,
             max_batch: 512,
             durability: Durability::Fsync,
+            group_commit: Duration::ZERO,
             checkpoint_interval: 1000,
             segment_max_bytes: 64 * 1024 * 1024,
             signing_key_file: None,
@@ -177,7 +185,12 @@ impl AuditLog {
                 })
                 .map_err(|e| AuditError::io("<audit tick thread>", e))?;
         }
-        tokio::spawn(run_writer(rx, chain, max_batch, sync_interval));
+        let pacing = Pacing {
+            max_batch,
+            group_commit: options.group_commit,
+            sync_interval,
+        };
+        tokio::spawn(run_writer(rx, chain, pacing));
         Ok(AuditLog {
             tx,
             policy: options.queue_policy,
@@ -269,15 +282,23 @@ impl PendingAck {
     }
 }
 
-/// The writer task: one batch at a time, until every handle is dropped or `close` is asked.
-/// `sync_interval` is set under [`Durability::Write`]: batches are acknowledged once written,
-/// and synced in the background when the oldest unsynced write is that old.
-async fn run_writer(
-    mut rx: mpsc::Receiver<Command>,
-    chain: ChainWriter,
+/// How the writer takes its batches.
+struct Pacing {
     max_batch: usize,
+    group_commit: Duration,
+    /// Set under [`Durability::Write`]: batches are acknowledged once written, and synced in
+    /// the background when the oldest unsynced write is this old.
     sync_interval: Option<Duration>,
-) {
+}
+
+/// The writer task: one batch at a time, until every handle is dropped or `close` is asked.
+async fn run_writer(mut rx: mpsc::Receiver<Command>, chain: ChainWriter, pacing: Pacing) {
+    let Pacing {
+        max_batch,
+        group_commit,
+        sync_interval,
+    } = pacing;
+    let mut last_batch: Option<tokio::time::Instant> = None;
     // The chain and the batch buffer (whose capacity is kept from batch to batch) travel
     // together to the blocking pool and back; `None` once a panic there lost them.
     let mut state = Some((chain, Vec::with_capacity(64 * 1024)));
@@ -299,6 +320,15 @@ async fn run_writer(
         // `yield_now` here cost more than it gathered: measured under load, each yield was
         // followed by timer registrations — hyper's header timeouts — waking the I/O driver
         // through its eventfd, a `write` syscall per request.)
+        // Group commit: a batch close behind the last one waits for the records behind it.
+        if let Some(due) = last_batch.map(|t| t + group_commit)
+            && due > tokio::time::Instant::now()
+        {
+            tokio::time::sleep_until(due).await;
+        }
+        if !group_commit.is_zero() {
+            last_batch = Some(tokio::time::Instant::now());
+        }
         let mut batch = Batch::default();
         batch.take(first);
         while batch.acks.len() < max_batch && batch.close.is_none() {

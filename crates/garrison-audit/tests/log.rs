@@ -580,3 +580,60 @@ fn under_fsync_durability_every_batch_is_synced_before_it_is_acknowledged() {
     });
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Appends one record to an idle log, then `behind` more one (virtual) millisecond apart, and
+/// returns the batches they took and how long the first one waited.
+async fn batches_with_group_commit(
+    name: &str,
+    group_commit: std::time::Duration,
+    behind: usize,
+) -> (u64, std::time::Duration) {
+    let dir = temp_dir(name);
+    let log = AuditLog::open(
+        &dir,
+        AuditLogOptions {
+            group_commit,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("open");
+    let started = tokio::time::Instant::now();
+    log.append(record(0, "dvla", None)).await.expect("first");
+    let first_waited = started.elapsed();
+    let mut appends = Vec::new();
+    for i in 1..=behind {
+        let log = log.clone();
+        appends.push(tokio::spawn(async move {
+            log.append(record(i, "dvla", None)).await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    for append in appends {
+        append.await.expect("task").expect("append");
+    }
+    let stats = log.stats();
+    assert_eq!(stats.records, 1 + behind as u64);
+    log.close().await.expect("close");
+    let report = verify(&dir, &public_key(&dir)).expect("verify");
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.records, 1 + behind as u64);
+    std::fs::remove_dir_all(&dir).ok();
+    (stats.batches, first_waited)
+}
+
+// The clock is Tokio's paused one: it moves only when every task waits on a timer (never
+// while a batch is on the blocking pool), so the waits and batches are exact.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn group_commit_gathers_a_busy_logs_records_and_leaves_an_idle_one_alone() {
+    let window = std::time::Duration::from_millis(50);
+    let (batches, first_waited) = batches_with_group_commit("group-commit", window, 20).await;
+    // The first record found the log idle and went at once; the 20 behind it, arriving within
+    // the window, waited for it to pass and shared one batch.
+    assert_eq!(first_waited, std::time::Duration::ZERO);
+    assert_eq!(batches, 2);
+
+    // Without group commit each record arriving at an idle writer is a batch of its own.
+    let (batches, _) = batches_with_group_commit("no-group-commit", Default::default(), 20).await;
+    assert_eq!(batches, 21);
+}

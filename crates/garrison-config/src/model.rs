@@ -152,6 +152,9 @@ pub struct AuditSettings {
     /// (the default: survives a power cut); `Some(interval)` after its write (survives the
     /// process being killed), with an fsync at most `interval` later.
     pub write_then_sync: Option<std::time::Duration>,
+    /// Shortest time between the starts of two batches of records: under load a record waits
+    /// up to this long for others to share its write and fsync; an idle store writes at once.
+    pub group_commit: std::time::Duration,
     /// The Ed25519 signing key file for checkpoints; `None` keeps it in the store directory.
     pub signing_key: Option<PathBuf>,
     /// The subject-keys file: the first key hashes the data subject an upstream names (in

@@ -84,6 +84,7 @@ pub(crate) struct RawAudit {
     pub(crate) queue: Option<Text>,
     pub(crate) durability: Option<Text>,
     pub(crate) sync_interval: Option<Text>,
+    pub(crate) group_commit: Option<Text>,
     pub(crate) signing_key: Option<Text>,
     pub(crate) subject_keys: Option<Text>,
 }

@@ -347,6 +347,7 @@ async fn open_audit(
             None => garrison_audit::Durability::Fsync,
             Some(sync_interval) => garrison_audit::Durability::Write { sync_interval },
         },
+        group_commit: settings.group_commit,
         signing_key_file: settings.signing_key.clone(),
         ..Default::default()
     };

@@ -30,6 +30,9 @@ use routes::{Templates, resolve_routes, resolve_upstreams};
 /// (deadlines, timers, h2 pings), which panics on overflow; no timeout, idle time or cooldown of
 /// a gateway has a reason to exceed a day.
 const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+/// `audit.group_commit` unless set: off, as the wait it adds to a busy gateway's requests is
+/// the operator's trade (docs/audit.md measures both sides).
+const DEFAULT_GROUP_COMMIT: Duration = Duration::ZERO;
 
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -304,10 +307,20 @@ pub(crate) fn resolve(file: &Path, raw: RawConfig) -> Result<Config, ConfigError
                 None
             }
         };
+        // Zero turns group commit off; above 100 ms the wait would rival an upstream's answer.
+        let group_commit = c.duration_within(
+            &a.group_commit,
+            "audit.group_commit",
+            DEFAULT_GROUP_COMMIT,
+            Duration::ZERO,
+            Duration::from_millis(100),
+            "100ms",
+        );
         AuditSettings {
             dir: c.base.join(a.dir.as_str()),
             shed_when_full,
             write_then_sync,
+            group_commit,
             signing_key: a.signing_key.as_ref().map(|k| c.base.join(k.as_str())),
             subject_keys: a.subject_keys.as_ref().map(|k| c.base.join(k.as_str())),
         }

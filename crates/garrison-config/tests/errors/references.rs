@@ -309,3 +309,37 @@ fn audit_durability_is_fsync_unless_write_is_chosen() {
         &["only to `durability: write`"],
     );
 }
+
+#[test]
+fn audit_group_commit_is_off_unless_set_and_at_most_100ms() {
+    let yaml = mistake("    timeout: 3s\n", "    timeout: 3s\n    audit: true\n");
+    let off = accepted("audit-group-off", &format!("{yaml}audit:\n  dir: a\n"));
+    assert_eq!(off.audit.expect("audit").group_commit, Duration::ZERO);
+    for (text, expected) in [("2ms", Duration::from_millis(2)), ("0ms", Duration::ZERO)] {
+        let config = accepted(
+            "audit-group-set",
+            &format!("{yaml}audit:\n  dir: a\n  group_commit: {text}\n"),
+        );
+        assert_eq!(
+            config.audit.expect("audit").group_commit,
+            expected,
+            "{text}"
+        );
+    }
+    for (text, complaint) in [
+        ("101ms", "must be at most 100ms"),
+        ("soon", "does not start with a whole number"),
+        ("12345", "has no unit"),
+        ("-1ms", "does not start with a whole number"),
+    ] {
+        let bad = format!("{yaml}audit:\n  dir: a\n  group_commit: {text}\n");
+        let (_s, file, problems) = rejected("audit-group-bad", &bad);
+        assert_only(
+            &problems,
+            &file,
+            position(&bad, text),
+            "audit.group_commit",
+            &[complaint],
+        );
+    }
+}
