@@ -47,7 +47,9 @@ AUDIT_GROUP_COMMIT=${AUDIT_GROUP_COMMIT:-}
 # run into <dir>/<scenario>-<proxy>-<round>.data. Sampling costs the proxy CPU, so the figures of
 # such a run are not comparable with others: use it to see where time goes, not how much.
 # PERF_STAT=<events> (with PERF=<dir>): count those events instead (`perf stat -e`), e.g.
-# 'syscalls:sys_enter_*' for the system calls per request; PERF_FREQ: samples a second (999).
+# 'syscalls:sys_enter_*' for the system calls per request; PERF_FREQ: samples a second (999);
+# PERF_EVENT: an event to record at every occurrence instead of sampling CPU time, e.g.
+# 'syscalls:sys_enter_write' (where do the writes come from).
 PERF=${PERF:-}
 if [ -z "${PROXIES:-}" ]; then
     PROXIES="nginx garrison"
@@ -582,7 +584,9 @@ measure() { # scenario proxy round
         if [ -n "${PERF_STAT:-}" ]; then
             perf stat -e "$PERF_STAT" -p "${PID[$proxy]}" -o "$PERF/$scenario-$proxy-$round.stat" &
         else
-            perf record -q -F "${PERF_FREQ:-999}" --call-graph dwarf,16384 -p "${PID[$proxy]}" \
+            local sample=(-F "${PERF_FREQ:-999}")
+            if [ -n "${PERF_EVENT:-}" ]; then sample=(-e "$PERF_EVENT" -c 1); fi
+            perf record -q "${sample[@]}" --call-graph dwarf,16384 -p "${PID[$proxy]}" \
                 -o "$PERF/$scenario-$proxy-$round.data" 2> /dev/null &
         fi
         perf_pid=$!

@@ -27,6 +27,7 @@ mod proxy;
 mod router;
 mod server;
 mod snapshot;
+mod timer_anchor;
 mod tls;
 mod transfer;
 mod upstream;

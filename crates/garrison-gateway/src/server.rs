@@ -220,6 +220,7 @@ impl Gateway {
                 shutdown.subscribe(),
             ));
         }
+        tasks.spawn(crate::timer_anchor::run(shutdown.subscribe()));
         state.ready.store(true, Ordering::Release);
         tracing::info!(
             listeners = ?listen_addrs,
