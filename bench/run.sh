@@ -14,7 +14,8 @@
 # route, through an API whose contract validates the request, and also its response; and
 # "audited": the keys scenario through a Garrison route recording every request in the audit
 # trail, fail closed — the response waits until its record is stored; AUDIT_DURABILITY (fsync,
-# the default, or write) says when a record counts as stored; "tls-audited": the same over
+# the default, or write) says when a record counts as stored, AUDIT_GROUP_COMMIT (e.g. 2ms) sets
+# the audit section's group_commit; "tls-audited": the same over
 # TLS 1.3 with a client certificate, the full scenario),
 # PROXY_CPU (0), LOAD_CPU (1), BENCH_WORK (bench/scratch), SKIP_BUILD (unset), GARRISON_BIN
 # (default: the workspace's release build), RATE (unset: every connection sends as soon as it
