@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::PASSWORD;
+use common::{PASSWORD, exchange};
 use garrison_core::{ApiKey, Environment};
 use garrison_gateway::{Gateway, GatewayOptions};
 use garrison_portal::web::ConsoleSettings;
@@ -22,7 +22,6 @@ use garrison_store::{
     Role, SqliteStore, Store, password,
 };
 use garrison_testkit::pki::TestPki;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A sandbox contract: one operation with a required purpose header and a body example; its
 /// answer's example holds markup, which the console must escape.
@@ -234,14 +233,6 @@ apis:
         sandbox_key,
         live_key,
     }
-}
-
-async fn exchange(addr: SocketAddr, request: String) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    stream.read_to_string(&mut out).await.unwrap();
-    out
 }
 
 async fn get(addr: SocketAddr, path: &str, cookie: &str) -> String {

@@ -105,18 +105,7 @@ pub(crate) async fn create(h: &Harness, consumer: &str, length: usize, recipient
 }
 
 pub(crate) async fn patch(h: &Harness, path: &str, offset: usize, body: &[u8]) -> Response<Bytes> {
-    send(
-        h,
-        "alice",
-        "PATCH",
-        path,
-        &[
-            ("content-type", "application/offset+octet-stream"),
-            ("upload-offset", &offset.to_string()),
-        ],
-        body.to_vec(),
-    )
-    .await
+    patch_with(h, path, offset, body, &[]).await
 }
 
 /// Like [`patch`], with an `Upload-Checksum` header.
@@ -127,19 +116,24 @@ pub(crate) async fn patch_with_checksum(
     body: &[u8],
     checksum: &str,
 ) -> Response<Bytes> {
-    send(
-        h,
-        "alice",
-        "PATCH",
-        path,
-        &[
-            ("content-type", "application/offset+octet-stream"),
-            ("upload-offset", &offset.to_string()),
-            ("upload-checksum", checksum),
-        ],
-        body.to_vec(),
-    )
-    .await
+    patch_with(h, path, offset, body, &[("upload-checksum", checksum)]).await
+}
+
+/// Alice's `PATCH` of `body` at `offset`, with `extra` headers.
+async fn patch_with(
+    h: &Harness,
+    path: &str,
+    offset: usize,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> Response<Bytes> {
+    let offset = offset.to_string();
+    let mut headers = vec![
+        ("content-type", "application/offset+octet-stream"),
+        ("upload-offset", offset.as_str()),
+    ];
+    headers.extend_from_slice(extra);
+    send(h, "alice", "PATCH", path, &headers, body.to_vec()).await
 }
 
 pub(crate) async fn offset(h: &Harness, path: &str) -> u64 {

@@ -190,6 +190,21 @@ routes:
     }
 }
 
+/// Sends `request` as it is over a fresh connection and reads the answer until the server
+/// closes it.
+pub async fn exchange_bytes(addr: SocketAddr, request: &str) -> Vec<u8> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.unwrap();
+    out
+}
+
+/// [`exchange_bytes`], the answer as text.
+pub async fn exchange(addr: SocketAddr, request: String) -> String {
+    String::from_utf8(exchange_bytes(addr, &request).await).expect("a UTF-8 answer")
+}
+
 /// One HTTP/1.1 request over a fresh connection.
 pub async fn raw(
     addr: SocketAddr,
@@ -198,7 +213,6 @@ pub async fn raw(
     token: Option<&str>,
     body: Option<String>,
 ) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
@@ -208,18 +222,14 @@ pub async fn raw(
     } else {
         "Content-Type: application/json\r\n".to_owned()
     };
-    stream
-        .write_all(
-            format!(
-                "{method} {path} HTTP/1.1\r\nHost: admin\r\n{auth}{kind}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .await
-        .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = exchange_bytes(
+        addr,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: admin\r\n{auth}{kind}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

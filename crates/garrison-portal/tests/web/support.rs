@@ -6,18 +6,8 @@ use garrison_portal::PortalSettings;
 use garrison_store::{
     AdminEvent, Classification, Lifecycle, LifecycleChange, NewApi, NewApiVersion, Store,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{PASSWORD, Server};
-
-/// Sends a raw request and returns the whole answer as text.
-async fn exchange(addr: SocketAddr, request: String) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    stream.read_to_string(&mut out).await.unwrap();
-    out
-}
+use crate::common::{PASSWORD, Server, exchange};
 
 pub(crate) async fn get(addr: SocketAddr, path: &str, cookie: Option<&str>) -> String {
     let cookie = cookie
