@@ -46,7 +46,7 @@ impl FromStr for CertFingerprint {
 
 impl fmt::Display for CertFingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        crate::hex::write(f, &self.0)
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod api_key;
 pub mod fingerprint;
+pub mod hex;
 pub mod problem;
 
 pub use api_key::{ApiKey, Environment, KeyDigest, KeyFormatError};
