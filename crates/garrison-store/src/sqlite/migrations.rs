@@ -3,8 +3,54 @@
 //! transaction, so a store is never left half-migrated. Never edit a shipped migration: add
 //! the next one.
 
+use rusqlite::{Connection, params};
+
+use super::{SCHEMA_VERSION, db};
+use crate::error::{StoreError, StoreResult};
+use crate::model::now;
+
 /// `(version, SQL)`, in order, starting at 1 with no gaps (a test checks).
 pub(super) const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+
+/// The newest migration the database has applied (0 for a new one).
+pub(super) fn current_version(conn: &Connection) -> StoreResult<u32> {
+    conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(db)
+}
+
+/// Applies every migration newer than the database's version, in one transaction.
+pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
+        .map_err(db)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            version INTEGER PRIMARY KEY,
+            applied_at INTEGER NOT NULL
+        )",
+    )
+    .map_err(db)?;
+    let found = current_version(&tx)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+        tx.execute_batch(sql).map_err(db)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+            params![version, now()],
+        )
+        .map_err(db)?;
+    }
+    tx.commit().map_err(db)
+}
 
 const V1: &str = r#"
 CREATE TABLE organisations (

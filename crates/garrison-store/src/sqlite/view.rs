@@ -1,10 +1,35 @@
-//! The gateway's view of the store, read in one transaction.
+//! The gateway's side of the store: its view, read in one transaction, and the revision and
+//! change notifications that tell it when to read the view again.
 
 use ipnet::IpNet;
 use rusqlite::Transaction;
+use tokio::sync::watch;
 
 use super::rows::{CERT, KEY, all, bad_value, cert, key, lines};
+use super::{SqliteStore, db};
+use crate::error::StoreResult;
 use crate::model::*;
+
+impl SqliteStore {
+    pub(super) fn gateway_view(&self) -> StoreResult<GatewayView> {
+        let mut conn = self.lock();
+        // A deferred read transaction: one consistent snapshot of every table.
+        let tx = conn.transaction().map_err(db)?;
+        let view = read_view(&tx).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(view)
+    }
+
+    pub(super) fn revision(&self) -> StoreResult<u64> {
+        let value: i64 = self
+            .read(|c| c.query_row("SELECT value FROM revision WHERE id = 1", [], |r| r.get(0)))?;
+        Ok(u64::try_from(value).unwrap_or(0))
+    }
+
+    pub(super) fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+}
 
 pub(super) fn read_view(tx: &Transaction<'_>) -> rusqlite::Result<GatewayView> {
     let revision: i64 =
