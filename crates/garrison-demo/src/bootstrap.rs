@@ -372,7 +372,7 @@ pub fn prepare(
     }
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| DemoError::Random(e.to_string()))?;
-    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = garrison_core::hex::encode(&secret);
     write(
         &state.subject_keys_file,
         &format!("# garrison audit subject keys: the first hashes new records\ndemo-1 {hex}\n"),

@@ -161,7 +161,7 @@ fn fingerprint_hex<S: serde::Serializer>(fp: &CertFingerprint, s: S) -> Result<S
 
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    garrison_core::hex::encode(bytes)
 }
 
 /// Data classification of an API (UK Government Security Classifications).
