@@ -72,11 +72,13 @@ pub struct AuditLogOptions {
     /// When a record is acknowledged: after fsync (default) or after the write.
     pub durability: Durability,
     /// Shortest time from the start of one batch to the start of the next (group commit):
-    /// under load, records wait up to this long to share a batch — and so its `write` and
-    /// `sync_data` — with the records behind them. An idle log (its last batch longer ago than
-    /// this) writes a record at once, so the wait falls only on a busy one. Zero: every batch
-    /// starts as soon as the previous one is done. (Tokio's timer ticks in milliseconds, so a
-    /// wait rounds up to the next one.)
+    /// records arriving within this of the last batch wait for its end, to share a batch — and
+    /// so its `write` and `sync_data` — with the records behind them. A record reaching a log
+    /// whose last batch is older is written at once; so is a backlog of `max_batch` records or
+    /// more, so the wait never caps the rate. It falls on every record once records come more
+    /// often than this (one every 30 ms under 50 ms waits ~20 ms). Zero: every batch starts as
+    /// soon as the previous one is done. (Tokio's timer ticks in milliseconds, so a wait rounds
+    /// up to the next one.)
     pub group_commit: Duration,
     /// A signed checkpoint every this many records.
     pub checkpoint_interval: u64,
@@ -320,15 +322,18 @@ async fn run_writer(mut rx: mpsc::Receiver<Command>, chain: ChainWriter, pacing:
         // `yield_now` here cost more than it gathered: measured under load, each yield was
         // followed by timer registrations — hyper's header timeouts — waking the I/O driver
         // through its eventfd, a `write` syscall per request.)
-        // Group commit: a batch close behind the last one waits for the records behind it.
-        if let Some(due) = last_batch.map(|t| t + group_commit)
+        // Group commit: records close behind the last batch wait for the records behind them —
+        // unless a full batch is queued already (a backlog is drained at once, so the wait
+        // never caps the rate). A tick or a close neither waits nor counts as a batch, so an
+        // idle store still writes a record at once.
+        if matches!(first, Command::Append(..))
+            && rx.len() + 1 < max_batch
+            && let Some(due) = last_batch.and_then(|t| t.checked_add(group_commit))
             && due > tokio::time::Instant::now()
         {
             tokio::time::sleep_until(due).await;
         }
-        if !group_commit.is_zero() {
-            last_batch = Some(tokio::time::Instant::now());
-        }
+        let taken_at = tokio::time::Instant::now();
         let mut batch = Batch::default();
         batch.take(first);
         while batch.acks.len() < max_batch && batch.close.is_none() {
@@ -342,6 +347,9 @@ async fn run_writer(mut rx: mpsc::Receiver<Command>, chain: ChainWriter, pacing:
             acks,
             close,
         } = batch;
+        if !group_commit.is_zero() && !records.is_empty() {
+            last_batch = Some(taken_at);
+        }
         if failed.is_none()
             && let Some(reason) = background.failure.get()
         {
