@@ -12,25 +12,33 @@ use http::HeaderMap;
 use crate::error::Side;
 use crate::identity::ConnectionIdentity;
 
-/// The purpose headers and the names they are recorded under.
-const PURPOSE: [(&str, PurposeHeader); 5] = [
-    ("context", PurposeHeader::Context),
-    ("policy-id", PurposeHeader::PolicyId),
-    ("correlation-id", PurposeHeader::CorrelationId),
-    ("instigating-user-id", PurposeHeader::InstigatingUserId),
-    ("access-level", PurposeHeader::AccessLevel),
-];
-
 /// Longest purpose value kept: enough for any id, too short to smuggle a record into the log.
 const MAX_PURPOSE_LEN: usize = 128;
 
-/// The stated purpose of a request, read before the request is consumed.
+/// Which purpose header `name` is, if any. (Header names arrive lowercased.)
+fn purpose_header(name: &str) -> Option<PurposeHeader> {
+    Some(match name {
+        "context" => PurposeHeader::Context,
+        "policy-id" => PurposeHeader::PolicyId,
+        "correlation-id" => PurposeHeader::CorrelationId,
+        "instigating-user-id" => PurposeHeader::InstigatingUserId,
+        "access-level" => PurposeHeader::AccessLevel,
+        _ => return None,
+    })
+}
+
+/// The stated purpose of a request, read before the request is consumed: the first readable
+/// value of each purpose header. One pass over the request's few headers, where looking each
+/// purpose header up would hash five names for every request, most of them absent.
 pub(crate) fn purpose(headers: &HeaderMap) -> Purpose {
     let mut purpose = Purpose::new();
-    for (name, key) in PURPOSE {
-        if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
-            let value: String = value.chars().take(MAX_PURPOSE_LEN).collect();
-            purpose.insert(key, value);
+    for (name, value) in headers {
+        if let Some(key) = purpose_header(name.as_str())
+            && let Ok(value) = value.to_str()
+        {
+            purpose
+                .entry(key)
+                .or_insert_with(|| value.chars().take(MAX_PURPOSE_LEN).collect());
         }
     }
     purpose
@@ -90,4 +98,57 @@ pub(crate) async fn record(log: &Arc<AuditLog>, outcome: Outcome<'_>) -> Result<
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_bytes(value).expect("header value"));
+        }
+        map
+    }
+
+    #[test]
+    fn every_purpose_header_is_read_and_nothing_else() {
+        let read = purpose(&headers(&[
+            ("x-api-key", b"grn_live_secret"),
+            ("Context", b"licence-application"),
+            ("policy-id", b"p-1"),
+            ("correlation-id", b"c-2"),
+            ("instigating-user-id", b"u-3"),
+            ("access-level", b"ordinary"),
+            ("policy", b"not a purpose header"),
+        ]));
+        let expected: Purpose = [
+            (PurposeHeader::Context, "licence-application"),
+            (PurposeHeader::PolicyId, "p-1"),
+            (PurposeHeader::CorrelationId, "c-2"),
+            (PurposeHeader::InstigatingUserId, "u-3"),
+            (PurposeHeader::AccessLevel, "ordinary"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_owned()))
+        .collect();
+        assert_eq!(read, expected);
+        assert!(purpose(&headers(&[("accept", b"*/*")])).is_empty());
+    }
+
+    #[test]
+    fn the_first_readable_value_counts_and_long_values_are_cut() {
+        let long = "x".repeat(MAX_PURPOSE_LEN + 50);
+        let read = purpose(&headers(&[
+            ("context", b"caf\xc3\xa9"),
+            ("context", b"first"),
+            ("context", b"second"),
+            ("policy-id", long.as_bytes()),
+        ]));
+        assert_eq!(read[&PurposeHeader::Context], "first");
+        assert_eq!(read[&PurposeHeader::PolicyId].len(), MAX_PURPOSE_LEN);
+    }
 }

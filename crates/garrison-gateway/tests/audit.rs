@@ -37,7 +37,18 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
         allowed.headers().get("garrison-subject").is_none(),
         "the subject header never reaches the consumer"
     );
-    assert_eq!(h.get_as("carol", "/citizens/1").await.status(), 403);
+    // A refusal is recorded with the purpose stated all the same.
+    let carol_key = h.consumer("carol").key.clone();
+    let mut refused = get("/citizens/1", Some(&carol_key));
+    refused
+        .headers_mut()
+        .insert("context", "fraud-check".parse().expect("value"));
+    let refused = h
+        .client("carol", Protocol::Http1)
+        .send(h.addr, refused)
+        .await
+        .expect("response");
+    assert_eq!(refused.status(), 403);
     let keys = garrison_audit::read_subject_keys(&h.dir.join("subject-keys"))
         .expect("subject keys")
         .keys;
@@ -129,6 +140,15 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
         Decision::Refused {
             reason: "RESOURCE_FORBIDDEN".into()
         }
+    );
+    let stated = |r: &garrison_audit::AuditRecord, header| r.purpose.get(&header).cloned();
+    assert_eq!(
+        stated(carol, PurposeHeader::Context).as_deref(),
+        Some("fraud-check")
+    );
+    assert_eq!(
+        stated(alice, PurposeHeader::CorrelationId).as_deref(),
+        Some("c-42")
     );
     // The path held an identifier; the store must not.
     for entry in std::fs::read_dir(&dir).expect("dir") {

@@ -47,6 +47,8 @@ pub(crate) struct Exchange {
     pub(crate) route: Option<usize>,
     pub(crate) consumer: Option<usize>,
     pub(crate) admission: Option<Admission>,
+    /// The purpose headers, read for an audited route only (empty otherwise).
+    pub(crate) purpose: garrison_audit::Purpose,
     /// The fields disclosed after entitlement filtering; `None` when the response was not
     /// filtered (the subscription is entitled to all of it).
     pub(crate) disclosed: Option<Vec<String>>,
@@ -81,6 +83,7 @@ pub(crate) async fn serve(
         route: None,
         consumer: None,
         admission: None,
+        purpose: garrison_audit::Purpose::new(),
         disclosed: None,
         subject: None,
         event: None,
@@ -88,12 +91,6 @@ pub(crate) async fn serve(
         refused: None,
     };
     let method = request.method().clone();
-    // Read before the request is consumed; only when there is an audit trail to write to.
-    let purpose = state
-        .shared
-        .audit
-        .as_ref()
-        .map(|_| audit::purpose(request.headers()));
     let refusal;
     let mut response = match proxy(&snapshot, &conn, request, &mut exchange).await {
         Ok(response) => {
@@ -116,7 +113,7 @@ pub(crate) async fn serve(
         lifecycle.write_headers(response.headers_mut());
     }
     let audited = exchange.route.filter(|&i| snapshot.routes[i].audited);
-    if let (Some(log), Some(index), Some(purpose)) = (&state.shared.audit, audited, purpose) {
+    if let (Some(log), Some(index)) = (&state.shared.audit, audited) {
         let route = &snapshot.routes[index];
         let operation = match exchange.event {
             Some(event) => std::borrow::Cow::Owned(format!("{}.{event}", route.group_name)),
@@ -129,7 +126,7 @@ pub(crate) async fn serve(
             consumer: exchange.consumer.map(|c| &*snapshot.consumers[c].name),
             conn: &conn,
             client_ip: exchange.client_ip,
-            purpose,
+            purpose: std::mem::take(&mut exchange.purpose),
             refusal,
             status: response.status().as_u16(),
             disclosed: exchange.disclosed.take(),
@@ -228,6 +225,11 @@ async fn proxy(
     };
     exchange.route = Some(index);
     let route = &snapshot.routes[index];
+    // Read while the request is whole, and only where it will be recorded: before any check
+    // that may refuse, since a refusal is recorded with the purpose stated.
+    if route.audited {
+        exchange.purpose = audit::purpose(request.headers());
+    }
     if let Some(retired) = snapshot
         .lifecycle(route.group)
         .and_then(|l| l.retired.as_ref())
