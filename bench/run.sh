@@ -16,7 +16,8 @@
 # trail, fail closed — the response waits until its record is stored; AUDIT_DURABILITY (fsync,
 # the default, or write) says when a record counts as stored, AUDIT_GROUP_COMMIT (e.g. 2ms) sets
 # the audit section's group_commit; "tls-audited": the same over
-# TLS 1.3 with a client certificate, the full scenario),
+# TLS 1.3 with a client certificate, the full scenario; "enforced-audited": the enforced
+# scenario recording each request, as a personal-data API declared by its contract would),
 # PROXY_CPU (0), LOAD_CPU (1), BENCH_WORK (bench/scratch), SKIP_BUILD (unset), GARRISON_BIN
 # (default: the workspace's release build), RATE (unset: every connection sends as soon as it
 # has its answer; a number: the generator offers that many requests per second in every run,
@@ -404,6 +405,13 @@ apis:
     upstream: bench-upstream
     validation:
       responses: enforce
+  - name: bench-enforced-audited
+    contract: $WORK/garrison/match.yaml
+    base_path: /ea
+    upstream: bench-upstream
+    validation:
+      responses: enforce
+    audit: true
 audit:
   dir: $WORK/garrison/audit
 $([ "$AUDIT_DURABILITY" = fsync ] || echo "  durability: $AUDIT_DURABILITY")
@@ -416,7 +424,7 @@ consumers:
 EOF
     awk -F'\t' '{printf "  - name: c%04d\n    keys:\n      - id: k1\n        digest: \"%s\"\n", NR, $2}' keys.tsv
     echo "subscriptions:"
-    awk -F'\t' '{for (g = 1; g <= 3; g++) printf "  - consumer: c%04d\n    group: %s\n    plan: never-reached\n", NR, (g == 1 ? "bench" : g == 2 ? "bench-validated" : "bench-enforced")}' keys.tsv
+    awk -F'\t' '{split("bench bench-validated bench-enforced bench-enforced-audited", group, " "); for (g = 1; g <= 4; g++) printf "  - consumer: c%04d\n    group: %s\n    plan: never-reached\n", NR, group[g]}' keys.tsv
 } > garrison/garrison.yaml
 "$GARRISON" config check garrison/garrison.yaml >/dev/null
 
@@ -525,9 +533,11 @@ url_of() { # proxy scenario
         ;;
     body) echo "http://127.0.0.1:${PLAIN_PORT[$1]}/match?mode=strict" ;;
     # nginx and HAProxy cannot check a contract: they proxy the same request as in `body`.
-    validated | enforced)
+    validated | enforced | enforced-audited)
         if [ "$1" = garrison ]; then
-            echo "http://127.0.0.1:${PLAIN_PORT[$1]}/$([ "$2" = validated ] && echo v || echo e)/match?mode=strict"
+            local base
+            case $2 in validated) base=v ;; enforced) base=e ;; *) base=ea ;; esac
+            echo "http://127.0.0.1:${PLAIN_PORT[$1]}/$base/match?mode=strict"
         else
             echo "http://127.0.0.1:${PLAIN_PORT[$1]}/match?mode=strict"
         fi
@@ -546,7 +556,7 @@ loadgen_args() { # scenario
     case $1 in
     plain) ;;
     keys | audited) echo "--keys $WORK/keys.txt" ;;
-    body | validated | enforced) echo "--keys $WORK/keys.txt --body $WORK/match.json -H correlation-id:1b4e28ba-2fa1-11d2-883f-0016d3cca427" ;;
+    body | validated | enforced | enforced-audited) echo "--keys $WORK/keys.txt --body $WORK/match.json -H correlation-id:1b4e28ba-2fa1-11d2-883f-0016d3cca427" ;;
     tls | tls-audited) echo "--keys $WORK/keys.txt --ca $WORK/pki/ca.pem --cert $WORK/pki/client.pem --key $WORK/pki/client.key" ;;
     # The server certificate is pinned rather than chain-verified here: one ECDSA verification
     # less per handshake on the load core, which must keep up with the proxy's handshakes.
@@ -680,6 +690,7 @@ table() {
         name["enforced"] = "7. as 6, and the response too (enforce)"
         name["audited"] = "8. as 2, Garrison recording each request in the audit trail"
         name["tls-audited"] = "9. as 3, Garrison recording each request in the audit trail"
+        name["enforced-audited"] = "10. as 7, Garrison recording each request in the audit trail"
         np = split(proxies, P, " "); ns = split(scenarios, S, " ")
         print "| Scenario | Proxy | req/s | p50 ms | p99 ms | CPU µs/req | req/s ÷ nginx | CPU/req ÷ nginx | proxy busy | load core busy | failed |"
         print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -721,8 +732,9 @@ self_cost() {
     }
     END {
         base["validated"] = "body"; base["enforced"] = "body"; base["audited"] = "keys"
-        base["tls-audited"] = "tls"
+        base["tls-audited"] = "tls"; base["enforced-audited"] = "enforced"
         what["body"] = "validation off"; what["keys"] = "not audited"; what["tls"] = "not audited"
+        what["enforced"] = "not audited"
         for (s in base) {
             b = base[s]
             if (!(s in req) || !(b in req) || req[s] == 0 || req[b] == 0) continue
