@@ -7,6 +7,26 @@ use common::{Harness, Setup, admin};
 use garrison_audit::{Decision, PurposeHeader, SearchFilter};
 use garrison_testkit::client::{Protocol, get};
 
+/// `GET path` as `consumer` (its key and client certificate) with extra headers.
+async fn get_stating(
+    h: &Harness,
+    consumer: &str,
+    path: &str,
+    headers: &[(&'static str, &str)],
+) -> http::Response<bytes::Bytes> {
+    let key = h.consumer(consumer).key.clone();
+    let mut request = get(path, Some(&key));
+    for (name, value) in headers {
+        request
+            .headers_mut()
+            .insert(*name, value.parse().expect("value"));
+    }
+    h.client(consumer, Protocol::Http1)
+        .send(h.addr, request)
+        .await
+        .expect("response")
+}
+
 #[tokio::test]
 async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies() {
     let h = Harness::start(Setup {
@@ -14,40 +34,26 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
         ..Setup::default()
     })
     .await;
-    let key = h.consumer("alice").key.clone();
-    let mut request = get("/citizens/QQ123456C", Some(&key));
-    for (name, value) in [
-        ("context", "licence-application"),
-        ("policy-id", "DVLA-2026-01"),
-        ("correlation-id", "c-42"),
-        // The upstream will name this subject in its `Garrison-Subject` response header.
-        ("test-subject", "QQ 12 34 56 C"),
-    ] {
-        request
-            .headers_mut()
-            .insert(name, value.parse().expect("value"));
-    }
-    let allowed = h
-        .client("alice", Protocol::Http1)
-        .send(h.addr, request)
-        .await
-        .expect("response");
+    let allowed = get_stating(
+        &h,
+        "alice",
+        "/citizens/QQ123456C",
+        &[
+            ("context", "licence-application"),
+            ("policy-id", "DVLA-2026-01"),
+            ("correlation-id", "c-42"),
+            // The upstream will name this subject in its `Garrison-Subject` response header.
+            ("test-subject", "QQ 12 34 56 C"),
+        ],
+    )
+    .await;
     assert_eq!(allowed.status(), 200);
     assert!(
         allowed.headers().get("garrison-subject").is_none(),
         "the subject header never reaches the consumer"
     );
     // A refusal is recorded with the purpose stated all the same.
-    let carol_key = h.consumer("carol").key.clone();
-    let mut refused = get("/citizens/1", Some(&carol_key));
-    refused
-        .headers_mut()
-        .insert("context", "fraud-check".parse().expect("value"));
-    let refused = h
-        .client("carol", Protocol::Http1)
-        .send(h.addr, refused)
-        .await
-        .expect("response");
+    let refused = get_stating(&h, "carol", "/citizens/1", &[("context", "fraud-check")]).await;
     assert_eq!(refused.status(), 403);
     let keys = garrison_audit::read_subject_keys(&h.dir.join("subject-keys"))
         .expect("subject keys")
