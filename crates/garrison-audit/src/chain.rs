@@ -31,6 +31,8 @@ pub struct Acknowledged {
 pub(crate) struct ChainLimits {
     pub(crate) segment_max_bytes: u64,
     pub(crate) checkpoint_interval: u64,
+    /// Longest a written record waits for a checkpoint to sign it.
+    pub(crate) checkpoint_max_age: std::time::Duration,
     /// `sync_data` before a batch is acknowledged; otherwise the writer calls [`ChainWriter::sync`]
     /// when it is due.
     pub(crate) sync_each_batch: bool,
@@ -45,6 +47,8 @@ pub(crate) struct ChainWriter {
     next_seq: u64,
     head: Digest,
     records_since_checkpoint: u64,
+    /// When the last checkpoint was signed (or the chain opened).
+    last_checkpoint_at: std::time::Instant,
     key: SigningKey,
     limits: ChainLimits,
     /// When the oldest write not yet `sync_data`'d was made; `None` when all is synced.
@@ -108,6 +112,8 @@ impl ChainWriter {
                     next_seq: entry.seq + 1,
                     head: entry.hash,
                     records_since_checkpoint: tail.records_since_checkpoint,
+                    // A tail recovered unsigned is signed one `checkpoint_max_age` from now.
+                    last_checkpoint_at: std::time::Instant::now(),
                     key,
                     limits,
                     unsynced_since: None,
@@ -151,7 +157,9 @@ impl ChainWriter {
         records: Vec<AuditRecord>,
         buf: &mut Vec<u8>,
     ) -> Result<Vec<Acknowledged>, AuditError> {
-        self.counters.batch(records.len());
+        if !records.is_empty() {
+            self.counters.batch(records.len());
+        }
         let mut acks = Vec::with_capacity(records.len());
         buf.clear();
         for record in records {
@@ -166,8 +174,20 @@ impl ChainWriter {
                 self.push_checkpoint(buf, CheckpointReason::Interval)?;
             }
         }
+        if self.checkpoint_due() {
+            self.push_checkpoint(buf, CheckpointReason::Interval)?;
+        }
         self.flush(buf, self.limits.sync_each_batch)?;
         Ok(acks)
+    }
+
+    /// Whether records written have waited `checkpoint_max_age` for a signature: until one is
+    /// written, they could be rewritten (with hashes recomputed) and nothing would tell, so the
+    /// wait is bounded in time as well as in records — one record an hour must not stay
+    /// unsigned for 999 hours.
+    pub(crate) fn checkpoint_due(&self) -> bool {
+        self.records_since_checkpoint > 0
+            && self.last_checkpoint_at.elapsed() >= self.limits.checkpoint_max_age
     }
 
     /// When the oldest write still waiting for its `sync_data` was made.
@@ -272,6 +292,7 @@ impl ChainWriter {
         let cp = Checkpoint::sign(self.next_seq, self.head, reason, &self.key)?;
         self.push_checkpoint_entry(buf, cp)?;
         self.records_since_checkpoint = 0;
+        self.last_checkpoint_at = std::time::Instant::now();
         Ok(())
     }
 
@@ -347,6 +368,7 @@ impl ChainWriter {
             next_seq,
             head,
             records_since_checkpoint: 0,
+            last_checkpoint_at: std::time::Instant::now(),
             key,
             limits,
             unsynced_since: None,

@@ -82,6 +82,10 @@ pub struct AuditLogOptions {
     pub group_commit: Duration,
     /// A signed checkpoint every this many records.
     pub checkpoint_interval: u64,
+    /// And at most this long after a record is written (a tick wakes an idle writer for it):
+    /// records not yet under a signature could be rewritten undetected, so this bounds how far
+    /// back anyone with write access to the store could do so.
+    pub checkpoint_max_age: Duration,
     /// A segment is closed and a new one started once it reaches this size.
     pub segment_max_bytes: u64,
     /// Where the Ed25519 signing key lives; `None` = `audit-signing.key` in the directory.
@@ -97,6 +101,7 @@ impl Default for AuditLogOptions {
             durability: Durability::Fsync,
             group_commit: Duration::ZERO,
             checkpoint_interval: 1000,
+            checkpoint_max_age: Duration::from_secs(1),
             segment_max_bytes: 64 * 1024 * 1024,
             signing_key_file: None,
         }
@@ -111,7 +116,8 @@ type AckSender = oneshot::Sender<Result<Acknowledged, AuditError>>;
 enum Command {
     Append(AuditRecord, AckSender),
     Close(oneshot::Sender<Result<(), AuditError>>),
-    /// Wakes an idle writer so that written records get their `sync_data` in time.
+    /// Wakes an idle writer so that written records get their `sync_data` and their checkpoint
+    /// in time.
     Tick,
 }
 
@@ -147,6 +153,7 @@ impl AuditLog {
         let limits = ChainLimits {
             segment_max_bytes: options.segment_max_bytes.max(1),
             checkpoint_interval: options.checkpoint_interval.max(1),
+            checkpoint_max_age: options.checkpoint_max_age,
             sync_each_batch: options.durability == Durability::Fsync,
         };
         let chain = tokio::task::spawn_blocking(move || {
@@ -167,7 +174,11 @@ impl AuditLog {
                 Some(sync_interval.max(Duration::from_millis(1)))
             }
         };
-        if let Some(interval) = sync_interval {
+        // The ticker wakes an idle writer to sync written records in time (under `write`) and
+        // to sign them in time: a record is signed within about 1½ × `checkpoint_max_age`.
+        let checkpoint_tick = (options.checkpoint_max_age / 2).max(Duration::from_millis(10));
+        let tick = sync_interval.map_or(checkpoint_tick, |s| s.min(checkpoint_tick));
+        {
             // A weak handle, so the ticker never keeps the log open: it stops once every
             // AuditLog is dropped.
             let weak = tx.downgrade();
@@ -175,9 +186,10 @@ impl AuditLog {
                 .name("garrison-audit-tick".to_owned())
                 .spawn(move || {
                     loop {
-                        std::thread::sleep(interval);
+                        std::thread::sleep(tick);
                         let Some(tx) = weak.upgrade() else { return };
-                        // A full queue means a busy writer, which syncs by itself when due.
+                        // A full queue means a busy writer, which syncs and signs by itself
+                        // when due.
                         if let Err(mpsc::error::TrySendError::Closed(_)) =
                             tx.try_send(Command::Tick)
                         {
@@ -363,7 +375,7 @@ async fn run_writer(mut rx: mpsc::Receiver<Command>, chain: ChainWriter, pacing:
                 let _ = ack.send(Err(AuditError::WriterFailed(reason.clone())));
             }
         } else if let Some((mut chain, mut buf)) = state.take() {
-            let written = if records.is_empty() {
+            let written = if records.is_empty() && !chain.checkpoint_due() {
                 state = Some((chain, buf));
                 Some(Ok(Vec::new()))
             } else if sync_interval.is_none() || chain.may_roll(records.len()) {

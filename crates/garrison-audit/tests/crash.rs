@@ -33,6 +33,8 @@ fn crash_options(durability: Durability) -> AuditLogOptions {
     AuditLogOptions {
         max_batch: 16,
         checkpoint_interval: 25,
+        // Checkpoints by count only, so the layout is the same however slow the machine.
+        checkpoint_max_age: std::time::Duration::from_secs(3600),
         segment_max_bytes: 32 * 1024,
         durability,
         ..Default::default()

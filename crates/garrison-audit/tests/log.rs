@@ -110,6 +110,8 @@ fn a_clean_log_verifies_across_reopen_and_segment_rolls() {
     let options = || AuditLogOptions {
         segment_max_bytes: 3000,
         checkpoint_interval: 4,
+        // Checkpoints by count only, so the layout is the same however slow the machine.
+        checkpoint_max_age: std::time::Duration::from_secs(3600),
         ..Default::default()
     };
     let (first, second) = rt.block_on(async {
@@ -151,6 +153,8 @@ fn under_write_durability_concurrent_batches_roll_segments_and_verify() {
         },
         segment_max_bytes: 120_000,
         checkpoint_interval: 50,
+        // Checkpoints by count only, so the layout is the same however slow the machine.
+        checkpoint_max_age: std::time::Duration::from_secs(3600),
         ..Default::default()
     };
     rt.block_on(async {
@@ -397,6 +401,8 @@ fn retention_removes_old_segments_and_the_rest_still_verifies() {
         let options = AuditLogOptions {
             segment_max_bytes: 2500,
             checkpoint_interval: 1000,
+            // Checkpoints by count only, so the layout is the same however slow the machine.
+            checkpoint_max_age: std::time::Duration::from_secs(3600),
             ..Default::default()
         };
         let log = AuditLog::open(&dir, options).await.unwrap();
@@ -436,6 +442,8 @@ fn an_exported_range_verifies_on_its_own_and_is_signed_to_its_end() {
         let options = AuditLogOptions {
             segment_max_bytes: 2500,
             checkpoint_interval: 1000,
+            // Checkpoints by count only, so the layout is the same however slow the machine.
+            checkpoint_max_age: std::time::Duration::from_secs(3600),
             ..Default::default()
         };
         let log = AuditLog::open(&dir, options).await.unwrap();
@@ -579,4 +587,73 @@ fn under_fsync_durability_every_batch_is_synced_before_it_is_acknowledged() {
         log.close().await.unwrap();
     });
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Records not yet under a checkpoint could be rewritten, hashes and all, without a trace: a
+/// quiet log must not leave them so for `checkpoint_interval` more records, however long those
+/// take to come, but sign them within about `checkpoint_max_age`.
+#[test]
+fn a_quiet_log_signs_its_records_within_the_checkpoint_age() {
+    use std::time::Duration;
+
+    use garrison_audit::Durability;
+
+    let rt = runtime();
+    for (name, durability) in [
+        ("signed-fsync", Durability::Fsync),
+        (
+            "signed-write",
+            Durability::Write {
+                sync_interval: Duration::from_secs(60),
+            },
+        ),
+    ] {
+        for max_age in [Duration::from_millis(100), Duration::from_secs(3600)] {
+            let dir = temp_dir(name);
+            let options = AuditLogOptions {
+                durability,
+                checkpoint_interval: 1000,
+                checkpoint_max_age: max_age,
+                ..Default::default()
+            };
+            let report = rt.block_on(async {
+                let log = AuditLog::open(&dir, options).await.unwrap();
+                let mut last = 0;
+                for i in 0..3 {
+                    last = log.append(record(i, "dvla", None)).await.unwrap().seq;
+                }
+                // Bounded: the ticker comes every 50 ms, so 3 s is ample.
+                let mut report = verify(&dir, &public_key(&dir)).unwrap();
+                let tries = if max_age < Duration::from_secs(1) {
+                    30
+                } else {
+                    4
+                };
+                for _ in 0..tries {
+                    if report.last_checkpoint_seq > Some(last) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    report = verify(&dir, &public_key(&dir)).unwrap();
+                }
+                log.close().await.unwrap();
+                report
+            });
+            assert!(report.problem.is_none(), "{:?}", report.problem);
+            assert_eq!(report.records, 3);
+            if max_age < Duration::from_secs(1) {
+                assert_eq!(
+                    report.last_checkpoint_seq, report.last_seq,
+                    "{name}: the open log ends in a checkpoint over its records"
+                );
+            } else {
+                assert_eq!(
+                    report.last_checkpoint_seq,
+                    Some(1),
+                    "{name}: with an hour's grace only the segment's anchor is signed"
+                );
+            }
+            std::fs::remove_dir_all(&dir).ok();
+        }
+    }
 }
