@@ -66,7 +66,7 @@ pub use report::{
     SubjectAccessReport, subject_access_report, write_csv, write_json_lines, write_table,
 };
 pub use retention::remove_segments_before;
-pub use search::{DecisionFilter, Found, SearchFilter, search};
+pub use search::{DecisionFilter, Found, SearchFilter, search, search_last};
 pub use segment::{Segment, list as list_segments};
 pub use stats::{SYNC_BUCKETS_US, WriterStats};
 pub use subject::{SubjectHash, SubjectKey, normalise_identifier};

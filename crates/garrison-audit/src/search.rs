@@ -92,8 +92,40 @@ impl SearchFilter {
 
 /// The records in `dir` matching `filter`, in chain order.
 pub fn search(dir: &Path, filter: &SearchFilter) -> Result<Vec<Found>, AuditError> {
-    let wanted: Vec<String> = filter.subjects.iter().map(|s| s.hmac_hex()).collect();
     let mut found = Vec::new();
+    search_each(dir, filter, |f| found.push(f))?;
+    Ok(found)
+}
+
+/// The last `limit` records in `dir` matching `filter`, in chain order, and whether more
+/// matched: what a page of "the most recent" needs, in memory for `limit` records only however
+/// large the store (the whole store is still read).
+pub fn search_last(
+    dir: &Path,
+    filter: &SearchFilter,
+    limit: usize,
+) -> Result<(Vec<Found>, bool), AuditError> {
+    let mut last = std::collections::VecDeque::with_capacity(limit.min(4096));
+    let mut more = false;
+    search_each(dir, filter, |f| {
+        if last.len() == limit {
+            more = true;
+            if last.pop_front().is_none() {
+                return; // limit 0
+            }
+        }
+        last.push_back(f);
+    })?;
+    Ok((last.into(), more))
+}
+
+/// Hands each record in `dir` matching `filter` to `found`, in chain order.
+fn search_each(
+    dir: &Path,
+    filter: &SearchFilter,
+    mut found: impl FnMut(Found),
+) -> Result<(), AuditError> {
+    let wanted: Vec<String> = filter.subjects.iter().map(|s| s.hmac_hex()).collect();
     for seg in segment::list(dir)? {
         let len = std::fs::metadata(&seg.path)
             .map_err(|e| AuditError::io(&seg.path, e))?
@@ -105,7 +137,7 @@ pub fn search(dir: &Path, filter: &SearchFilter) -> Result<Vec<Found>, AuditErro
             if !filter.subjects.is_empty() {
                 // Only the lines the index names: a person's few records, not the segment.
                 let offsets = index.lines_about(filter.subjects.iter().map(|s| s.digest()));
-                found.extend(read_indexed(&seg.path, &offsets, filter)?);
+                read_indexed(&seg.path, &offsets, filter, &mut found)?;
                 continue;
             }
         }
@@ -124,14 +156,14 @@ pub fn search(dir: &Path, filter: &SearchFilter) -> Result<Vec<Found>, AuditErro
             if let Body::Record(record) = entry.body
                 && filter.matches(&record)
             {
-                found.push(Found {
+                found(Found {
                     seq: entry.seq,
                     record,
                 });
             }
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 /// The records at `offsets` (line starts, ascending) of the segment at `path` that match.
@@ -139,11 +171,11 @@ fn read_indexed(
     path: &Path,
     offsets: &[u64],
     filter: &SearchFilter,
-) -> Result<Vec<Found>, AuditError> {
+    found: &mut impl FnMut(Found),
+) -> Result<(), AuditError> {
     use std::io::{BufRead, BufReader, Seek, SeekFrom};
-    let mut found = Vec::new();
     if offsets.is_empty() {
-        return Ok(found);
+        return Ok(());
     }
     let io = |e| AuditError::io(path, e);
     let mut file = BufReader::new(std::fs::File::open(path).map_err(io)?);
@@ -163,13 +195,13 @@ fn read_indexed(
         if let Body::Record(record) = entry.body
             && filter.matches(&record)
         {
-            found.push(Found {
+            found(Found {
                 seq: entry.seq,
                 record,
             });
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Quick pre-filter for subject searches, before the costly JSON parse: find the subject's

@@ -657,3 +657,30 @@ fn a_quiet_log_signs_its_records_within_the_checkpoint_age() {
         }
     }
 }
+
+#[test]
+fn the_last_page_of_a_search_holds_only_the_page() {
+    let dir = temp_dir("last-page");
+    let rt = runtime();
+    let seqs = rt.block_on(async {
+        let log = AuditLog::open(&dir, AuditLogOptions::default())
+            .await
+            .unwrap();
+        let mut seqs = Vec::new();
+        for i in 0..10 {
+            seqs.push(log.append(record(i, "dvla", None)).await.unwrap().seq);
+        }
+        log.close().await.unwrap();
+        seqs
+    });
+    let all = SearchFilter::default();
+    let page = |limit| {
+        let (found, more) = garrison_audit::search_last(&dir, &all, limit).unwrap();
+        (found.iter().map(|f| f.seq).collect::<Vec<_>>(), more)
+    };
+    assert_eq!(page(3), (seqs[7..].to_vec(), true));
+    assert_eq!(page(10), (seqs.clone(), false));
+    assert_eq!(page(50), (seqs.clone(), false));
+    assert_eq!(page(0), (Vec::new(), true));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -113,12 +113,12 @@ pub(crate) fn subject_access(
 
 /// Runs the search over the store in `dir`; returns the JSON answer.
 pub(crate) fn run(dir: PathBuf, query: Query) -> Result<String, String> {
-    let found = garrison_audit::search(&dir, &query.filter).map_err(|e| e.to_string())?;
-    let truncated = found.len() > query.limit;
+    // Only the page is held, however many records match.
+    let (found, truncated) =
+        garrison_audit::search_last(&dir, &query.filter, query.limit).map_err(|e| e.to_string())?;
     let records: Vec<serde_json::Value> = found
         .iter()
         .rev()
-        .take(query.limit)
         .map(|f| serde_json::json!({"seq": f.seq, "record": f.record}))
         .collect();
     Ok(serde_json::json!({"records": records, "truncated": truncated}).to_string())
