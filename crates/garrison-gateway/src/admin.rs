@@ -179,7 +179,7 @@ async fn handle(
                     .await
                     .map_err(|e| e.to_string())
                     .and_then(|r| r);
-            record_change(
+            let recorded = record_change(
                 &state,
                 peer,
                 "searchAudit",
@@ -188,7 +188,8 @@ async fn handle(
             )
             .await;
             match answer {
-                Ok(body) => json(StatusCode::OK, body),
+                Ok(body) if recorded => json(StatusCode::OK, body),
+                Ok(_) => withheld(),
                 Err(e) => {
                     tracing::error!(error = %e, "audit search failed");
                     problem(
@@ -260,15 +261,17 @@ async fn extend(
 
 /// Records an administrative change — or a refused attempt at one — in the audit trail, when
 /// the gateway keeps one: who (the admin token's holder, from which address), what, and the
-/// outcome. A record that cannot be stored is logged; the change itself has happened.
+/// outcome. A record that cannot be stored is logged (a change has happened all the same);
+/// returns whether it was stored, or there is no trail to store it in — an answer that
+/// discloses records must not leave without its own.
 async fn record_change(
     state: &GatewayState,
     peer: std::net::SocketAddr,
     operation: &str,
     refusal: Option<&str>,
     generation: Option<u64>,
-) {
-    record_admin_access(state, peer, operation, refusal, generation, None).await;
+) -> bool {
+    record_admin_access(state, peer, operation, refusal, generation, None).await
 }
 
 /// [`record_change`] about a data subject (a subject-access lookup), given as its keyed hash.
@@ -279,9 +282,9 @@ async fn record_admin_access(
     refusal: Option<&str>,
     generation: Option<u64>,
     subject: Option<garrison_audit::SubjectHash>,
-) {
+) -> bool {
     let Some(log) = &state.shared.audit else {
-        return;
+        return true;
     };
     let decision = match refusal {
         None => garrison_audit::Decision::Allowed,
@@ -297,9 +300,22 @@ async fn record_admin_access(
     record.consumer = Some("admin".to_owned());
     record.source_addr = Some(peer.ip());
     record.subject = subject;
-    if let Err(e) = log.append(record).await {
-        tracing::error!(error = %e, "the audit record of an administrative change was not stored");
+    match log.append(record).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "the audit record of an administrative access was not stored");
+            false
+        }
     }
+}
+
+/// The answer to a search whose own record could not be stored: as on the data path, nothing
+/// is disclosed unrecorded.
+fn withheld() -> AdminResponse {
+    problem(
+        ProblemCode::ServiceUnavailable,
+        "The access could not be recorded in the audit trail, so no data is released.",
+    )
 }
 
 /// Checks the bearer token of a state-changing admin request; a refusal says why (the problem
@@ -424,8 +440,11 @@ async fn subject_access(
     .and_then(|r| r);
     match answer {
         Ok((body, subject)) => {
-            record_admin_access(state, peer, OPERATION, None, None, Some(subject)).await;
-            json(StatusCode::OK, body)
+            if record_admin_access(state, peer, OPERATION, None, None, Some(subject)).await {
+                json(StatusCode::OK, body)
+            } else {
+                withheld()
+            }
         }
         Err(e) => {
             record_change(state, peer, OPERATION, Some("INTERNAL_SERVER_ERROR"), None).await;
