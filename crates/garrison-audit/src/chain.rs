@@ -97,6 +97,14 @@ impl ChainWriter {
             return Self::start_segment(dir, 1, 1, GENESIS, key, limits, lock);
         };
         let tail = recover_tail(&last)?;
+        // A sequence number at the end of the range is a forged line, not a long log.
+        let after = |entry: &StoredEntry, path: &Path| {
+            entry.seq.checked_add(1).ok_or_else(|| AuditError::Corrupt {
+                path: path.to_owned(),
+                line: 0,
+                reason: "sequence number at the end of its range".to_owned(),
+            })
+        };
         match tail.last {
             Some(entry) => {
                 let file = OpenOptions::new()
@@ -109,7 +117,7 @@ impl ChainWriter {
                     path: last.path.clone(),
                     segment_number: last.number,
                     segment_len: tail.len,
-                    next_seq: entry.seq + 1,
+                    next_seq: after(&entry, &last.path)?,
                     head: entry.hash,
                     records_since_checkpoint: tail.records_since_checkpoint,
                     // A tail recovered unsigned is signed one `checkpoint_max_age` from now.
@@ -133,7 +141,7 @@ impl ChainWriter {
                             line: 1,
                             reason: "segment before the last one is empty".to_owned(),
                         })?;
-                        (entry.seq + 1, entry.hash)
+                        (after(&entry, &prev.path)?, entry.hash)
                     }
                     None => (1, GENESIS),
                 };
@@ -316,8 +324,13 @@ impl ChainWriter {
     }
 
     fn roll(&mut self) -> Result<(), AuditError> {
-        // The segment being closed is complete on disk before the next one starts.
-        self.sync()?;
+        // The segment being closed is complete on disk before the next one starts: synced here
+        // even when a background sync (under `write`) has taken what was unsynced, as that one
+        // may still be running.
+        self.file
+            .sync_data()
+            .map_err(|e| AuditError::io(&self.path, e))?;
+        self.unsynced_since = None;
         self.summary.seal();
         // The index is derived data that only speeds searches up: failing to write it must
         // not stop the audit trail (a search scans a segment without one).

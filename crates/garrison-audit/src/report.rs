@@ -140,17 +140,25 @@ pub fn write_csv(out: &mut impl Write, found: &[Found]) -> io::Result<()> {
 }
 
 fn write_csv_row(out: &mut impl Write, cells: &[String]) -> io::Result<()> {
-    let quoted: Vec<String> = cells
-        .iter()
-        .map(|c| {
-            if c.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", c.replace('"', "\"\""))
-            } else {
-                c.clone()
-            }
-        })
-        .collect();
+    let quoted: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
     write!(out, "{}\r\n", quoted.join(","))
+}
+
+/// One cell as written. Purpose values come from the consumer's headers, and a report is likely
+/// opened in a spreadsheet, which runs a cell starting `=`, `+`, `-` or `@` as a formula: such a
+/// cell is written with a leading `'` (OWASP's advice on CSV injection). Then quoted as RFC 4180
+/// needs.
+fn csv_cell(cell: &str) -> String {
+    let cell = if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    };
+    if cell.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell
+    }
 }
 
 fn row(f: &Found) -> [String; 17] {
@@ -197,4 +205,23 @@ fn purpose_name(h: PurposeHeader) -> &'static str {
 
 fn or_dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_written_as_text() {
+        assert_eq!(csv_cell("licence-application"), "licence-application");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        for formula in ["+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(
+                csv_cell(formula).trim_start_matches('"').starts_with('\''),
+                "{formula:?}"
+            );
+        }
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell(""), "");
+    }
 }

@@ -353,7 +353,7 @@ impl Verifier {
                 return Err(at(ProblemKind::PrevMismatch));
             }
             if let Body::Checkpoint(cp) = &entry.body {
-                if cp.head_seq + 1 != entry.seq || cp.head_hash != entry.prev {
+                if cp.head_seq.checked_add(1) != Some(entry.seq) || cp.head_hash != entry.prev {
                     return Err(at(ProblemKind::CheckpointMismatch));
                 }
                 // Before the hash check: a forger who re-signs must be told "bad signature",
@@ -389,7 +389,9 @@ impl Verifier {
             self.report.entries += 1;
             self.report.last_seq = Some(entry.seq);
             self.report.head = Some(entry.hash);
-            self.next = Some((entry.seq + 1, entry.hash));
+            // Saturating: a forged sequence number at the end of the range makes the next line
+            // fail its check rather than wrap to 0.
+            self.next = Some((entry.seq.saturating_add(1), entry.hash));
         }
         // An index search would trust must say exactly what the records say.
         summary.seal();

@@ -415,6 +415,16 @@ async fn run_writer(mut rx: mpsc::Receiver<Command>, chain: ChainWriter, pacing:
             }
         }
         if let Some(done) = close {
+            // A background sync still running may yet fail: its outcome is part of the answer
+            // (it syncs through a second descriptor of the file, which takes the error with it).
+            while background.running.load(Ordering::Acquire) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            if failed.is_none()
+                && let Some(reason) = background.failure.get()
+            {
+                failed = Some(reason.clone());
+            }
             // The chain (and with it the store's lock) is dropped before answering, so a caller
             // may reopen the store as soon as close() returns.
             let result = match (failed, state) {

@@ -260,3 +260,35 @@ fn a_crash_between_creating_a_segment_and_its_anchor_is_recovered() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A line whose hash is right but whose sequence number is the last one there is: forged (no
+/// log gets there), and neither verifying nor reopening may wrap past it.
+#[test]
+fn a_sequence_number_at_the_end_of_its_range_is_refused_not_wrapped() {
+    let dir = sample_log("seq-max");
+    let last = list_segments(&dir).unwrap().last().unwrap().path.clone();
+    let mut lines = read_lines(&last);
+    let tail: StoredEntry = serde_json::from_str(lines.last().unwrap()).unwrap();
+    let forged =
+        StoredEntry::new(u64::MAX, tail.hash, Body::Record(record(99, "dvla", None))).unwrap();
+    lines.push(
+        String::from_utf8(forged.to_line().unwrap())
+            .unwrap()
+            .trim_end()
+            .to_owned(),
+    );
+    write_lines(&last, &lines);
+    let problem = verify(&dir, &public_key(&dir)).unwrap().problem.unwrap();
+    assert_eq!(
+        (problem.segment, problem.line),
+        (last.clone(), lines.len()),
+        "{:?}",
+        problem.kind
+    );
+    let reopened = runtime().block_on(AuditLog::open(&dir, AuditLogOptions::default()));
+    assert!(
+        matches!(reopened, Err(garrison_audit::AuditError::Corrupt { .. })),
+        "{reopened:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
