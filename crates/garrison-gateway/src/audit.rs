@@ -4,9 +4,8 @@
 //! the data subject. The path, query and body are never recorded.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
-use garrison_audit::{AuditLog, AuditRecord, Decision, Purpose, PurposeHeader, SubjectHash};
+use garrison_audit::{AuditRecord, Decision, Purpose, PurposeHeader, SubjectHash};
 use http::HeaderMap;
 
 use crate::error::Side;
@@ -64,9 +63,8 @@ pub(crate) struct Outcome<'a> {
     pub(crate) file: Option<garrison_audit::FileFacts>,
 }
 
-/// Appends the record of one request and waits until it is durable. An error means the
-/// record is not safely stored, and the caller must not release the response.
-pub(crate) async fn record(log: &Arc<AuditLog>, outcome: Outcome<'_>) -> Result<(), String> {
+/// The record of one request.
+pub(crate) fn build(outcome: Outcome<'_>) -> AuditRecord {
     let (decision, upstream_status) = match outcome.refusal {
         None => (Decision::Allowed, Some(outcome.status)),
         // The consumer was entitled; the upstream failed to answer.
@@ -94,10 +92,18 @@ pub(crate) async fn record(log: &Arc<AuditLog>, outcome: Outcome<'_>) -> Result<
         (None, None) if (200..300).contains(&outcome.status) => vec!["*".to_owned()],
         (None, _) => Vec::new(),
     };
-    log.append(record)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    record
+}
+
+/// The outcome of a request whose client went away before its record was queued: admitted
+/// (every wait in the request's path comes after authentication and the rate limit), no answer
+/// from the upstream known, nothing disclosed.
+pub(crate) fn abandoned(outcome: Outcome<'_>) -> AuditRecord {
+    build(Outcome {
+        refusal: Some(("CLIENT_CLOSED_REQUEST", Side::Upstream)),
+        disclosed: None,
+        ..outcome
+    })
 }
 
 #[cfg(test)]

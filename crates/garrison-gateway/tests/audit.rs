@@ -239,3 +239,57 @@ async fn the_admin_api_searches_the_audit_trail_for_the_token_holder_only() {
     assert_eq!(status, 400);
     assert!(body.contains("limit: expected 1 to 1000"), "{body}");
 }
+
+/// A client that resets its HTTP/2 stream while the upstream works drops the gateway's service
+/// future for that request — after the upstream may have acted on it — so the record is made
+/// when the future is dropped: admitted, no upstream answer, nothing disclosed.
+#[tokio::test]
+async fn a_request_abandoned_by_its_client_is_recorded_all_the_same() {
+    let h = Harness::start(Setup {
+        audit: true,
+        ..Setup::default()
+    })
+    .await;
+    let key = h.consumer("alice").key.clone();
+    let mut request = get("/citizens/hang", Some(&key));
+    request
+        .headers_mut()
+        .insert("context", "licence-application".parse().expect("value"));
+    let client = h.client("alice", Protocol::Http2);
+    let mut connection = client.open(h.addr).await.expect("connection");
+    // The upstream never answers `…/hang`: the client gives up, which resets the stream.
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        connection.send(request),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the upstream answered: {gave_up:?}");
+    drop(connection);
+
+    let dir = h.dir.join("audit");
+    // Bounded wait for the record's own task, then a clean stop.
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        found = garrison_audit::search(&dir, &SearchFilter::default()).expect("search");
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let Harness { gateway, .. } = h;
+    gateway.shutdown(std::time::Duration::from_secs(5)).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let record = &found[0].record;
+    assert_eq!(record.consumer.as_deref(), Some("alice"));
+    assert_eq!(record.operation, "citizen");
+    assert_eq!(record.decision, Decision::Allowed);
+    assert_eq!(record.upstream_status, None);
+    assert!(record.disclosed_fields.is_empty());
+    assert_eq!(
+        record
+            .purpose
+            .get(&PurposeHeader::Context)
+            .map(String::as_str),
+        Some("licence-application")
+    );
+}

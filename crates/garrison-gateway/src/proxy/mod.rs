@@ -12,6 +12,7 @@
 
 pub(crate) mod headers;
 mod policy;
+mod recording;
 
 use std::net::IpAddr;
 use std::ops::Range;
@@ -39,6 +40,7 @@ use crate::upstream::{BodyErrorKind, Failure, UpstreamBody};
 
 use self::headers::{API_KEY, CONSUMER, REQUEST_ID, SUBJECT, TRACEPARENT};
 pub(crate) use self::policy::Admission;
+use self::recording::Unrecorded;
 
 /// What is known about a request as it moves through the phases.
 pub(crate) struct Exchange {
@@ -73,7 +75,7 @@ pub(crate) async fn serve(
 ) -> Response<GatewayBody> {
     let started = Instant::now();
     let snapshot = state.snapshot.load_full();
-    let mut exchange = Exchange {
+    let exchange = Exchange {
         request_id: headers::request_id(request.headers()),
         client_ip: headers::client_ip(
             conn.peer.ip(),
@@ -90,6 +92,7 @@ pub(crate) async fn serve(
         file: None,
         refused: None,
     };
+    let mut exchange = Unrecorded::new(exchange, &state, &snapshot, &conn);
     let method = request.method().clone();
     let refusal;
     let mut response = match proxy(&snapshot, &conn, request, &mut exchange).await {
@@ -114,31 +117,26 @@ pub(crate) async fn serve(
     }
     let audited = exchange.route.filter(|&i| snapshot.routes[i].audited);
     if let (Some(log), Some(index)) = (&state.shared.audit, audited) {
-        let route = &snapshot.routes[index];
-        let operation = match exchange.event {
-            Some(event) => std::borrow::Cow::Owned(format!("{}.{event}", route.group_name)),
-            None => std::borrow::Cow::Borrowed(&*route.name),
-        };
-        let outcome = audit::Outcome {
-            request_id: exchange.request_id.to_str().unwrap_or_default(),
-            api: &route.group_name,
-            operation: &operation,
-            consumer: exchange.consumer.map(|c| &*snapshot.consumers[c].name),
-            conn: &conn,
-            client_ip: exchange.client_ip,
-            purpose: std::mem::take(&mut exchange.purpose),
+        let status = response.status().as_u16();
+        let record = recording::record_of(
+            &mut exchange,
+            &state,
+            &snapshot,
+            &conn,
+            index,
             refusal,
-            status: response.status().as_u16(),
-            disclosed: exchange.disclosed.take(),
-            subject: exchange
-                .subject
-                .take()
-                .zip(state.shared.subject_key.as_ref())
-                .map(|(id, key)| key.hash(&id)),
-            file: exchange.file.take(),
+            status,
+            audit::build,
+        );
+        // Once queued, the record is the writer's to store even if this future is dropped.
+        let queued = log.submit(record).await;
+        exchange.queued();
+        let stored = match queued {
+            Ok(pending) => pending.durable().await.map(|_| ()),
+            Err(e) => Err(e),
         };
         // Fail closed: a response whose record is not durable is not released.
-        if let Err(e) = audit::record(log, outcome).await {
+        if let Err(e) = stored {
             tracing::error!(error = %e, "audit record not stored; response withheld");
             response = GatewayError::upstream(
                 ProblemCode::ServiceUnavailable,
