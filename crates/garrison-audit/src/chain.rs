@@ -415,6 +415,41 @@ impl SyncJob {
     }
 }
 
+/// A crash leaves at most a torn last line (no newline). Complete lines that do not read at the
+/// end of the log are something else — a power cut's stray blocks, bit rot, or tampering — and
+/// are cut all the same, so that the chain can go on; but not lost: they are kept beside the
+/// segment (`segment-N.jsonl.cut-<unix seconds>`, which no reader takes for a segment) for an
+/// operator to look at.
+fn keep_cut_lines(seg: &Segment, cut: &[u8]) -> Result<(), AuditError> {
+    if !cut.contains(&b'\n') {
+        return Ok(());
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut name = seg.path.as_os_str().to_owned();
+    name.push(format!(".cut-{secs}"));
+    let kept = PathBuf::from(name);
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(&kept)
+        .and_then(|mut file| {
+            file.write_all(cut)?;
+            file.sync_all()
+        })
+        .map_err(|e| AuditError::io(&kept, e))?;
+    if let Some(dir) = seg.path.parent() {
+        segment::sync_dir(dir)?;
+    }
+    Ok(())
+}
+
 struct Tail {
     last: Option<StoredEntry>,
     len: u64,
@@ -475,6 +510,7 @@ fn recover_tail(seg: &Segment) -> Result<Tail, AuditError> {
         }
     }
     if valid_end < bytes.len() {
+        keep_cut_lines(seg, &bytes[valid_end..])?;
         let file = OpenOptions::new()
             .write(true)
             .open(&seg.path)
