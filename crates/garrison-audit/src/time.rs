@@ -161,9 +161,14 @@ fn parse(s: &str) -> Option<Timestamp> {
     if b[i] == b'.' {
         i += 1;
         let start = i;
+        // Finer than a microsecond rounds up: a time given as a search bound then keeps its
+        // meaning — every record before it (at a whole microsecond) stays before it.
+        let mut finer = false;
         while i < b.len() && b[i].is_ascii_digit() {
             if i - start < 6 {
                 micros = micros * 10 + i64::from(b[i] - b'0');
+            } else {
+                finer |= b[i] != b'0';
             }
             i += 1;
         }
@@ -174,6 +179,7 @@ fn parse(s: &str) -> Option<Timestamp> {
         for _ in digits..6 {
             micros *= 10;
         }
+        micros += i64::from(finer);
     }
     if i + 1 != b.len() || !matches!(b[i], b'Z' | b'z') {
         return None;
@@ -222,6 +228,28 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finer_than_a_microsecond_rounds_up() {
+        let at = |s| Timestamp::parse(s).unwrap().to_string();
+        assert_eq!(
+            at("2026-01-01T00:00:00.0000001Z"),
+            "2026-01-01T00:00:00.000001Z"
+        );
+        assert_eq!(
+            at("2026-01-01T00:00:00.000000000Z"),
+            "2026-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            at("2026-01-01T23:59:59.999999001Z"),
+            "2026-01-02T00:00:00.000000Z"
+        );
+        // So a record at a whole microsecond is before a bound just after it.
+        assert!(
+            Timestamp::parse("2026-01-01T00:00:00Z").unwrap()
+                < Timestamp::parse("2026-01-01T00:00:00.0000001Z").unwrap()
+        );
+    }
 
     #[test]
     fn formats_and_parses_round_trip() {
