@@ -439,6 +439,16 @@ impl Transfers {
 
     /// Deletes every file whose time is up at `now`, returning what was deleted and why.
     pub fn sweep(&self, now: u64) -> Result<Vec<(FileRecord, Deletion)>, TransferError> {
+        self.sweep_recorded(now, |_, _| true)
+    }
+
+    /// [`Transfers::sweep`], asking `record` first for each file: one it answers `false` for
+    /// (its deletion could not be recorded) is left for the next sweep.
+    pub fn sweep_recorded(
+        &self,
+        now: u64,
+        mut record_deletion: impl FnMut(&FileRecord, Deletion) -> bool,
+    ) -> Result<Vec<(FileRecord, Deletion)>, TransferError> {
         let mut deleted = Vec::new();
         for id in self.store.list()? {
             let Ok(record) = self.record(&id) else {
@@ -461,6 +471,9 @@ impl Transfers {
                 (Some(_), None) => Deletion::RetentionEnded,
                 (Some(_), Some(_)) => Deletion::Acknowledged,
             };
+            if !record_deletion(&record, why) {
+                continue;
+            }
             self.forget_running(&record.id);
             self.store.remove(&id)?;
             deleted.push((record, why));

@@ -38,7 +38,32 @@ pub(crate) async fn run(state: Arc<GatewayState>, mut shutdown: watch::Receiver<
 
 async fn sweep(state: &GatewayState, transfer: &TransferRuntime) {
     let service = transfer.service.clone();
-    let deleted = match blocking(move || service.sweep(now())).await {
+    // Each deletion is recorded before it is made: a file whose record cannot be stored stays
+    // for the next sweep. The sweep runs on the blocking pool, so it waits for each record there.
+    let log = state.shared.audit.clone().filter(|_| transfer.audited);
+    let runtime = tokio::runtime::Handle::current();
+    let name = transfer.name.clone();
+    let deleted = match blocking(move || {
+        service.sweep_recorded(now(), |record, why| {
+            let Some(log) = &log else { return true };
+            let mut entry = AuditRecord::new(
+                format!("sweep-{}", record.id),
+                &*name,
+                format!("{name}.delete.{}", why.as_str()),
+                Decision::Allowed,
+            );
+            entry.file = Some(Box::new(facts(record)));
+            match runtime.block_on(log.append(entry)) {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, file = %record.id, "audit record of a deletion not stored; file kept");
+                    false
+                }
+            }
+        })
+    })
+    .await
+    {
         Ok(deleted) => deleted,
         Err(e) => {
             tracing::error!(transfer = %transfer.name, error = %e, "transfer sweep failed");
@@ -47,17 +72,5 @@ async fn sweep(state: &GatewayState, transfer: &TransferRuntime) {
     };
     for (record, why) in deleted {
         tracing::info!(transfer = %transfer.name, file = %record.id, reason = why.as_str(), "file deleted");
-        if let (true, Some(log)) = (transfer.audited, &state.shared.audit) {
-            let mut entry = AuditRecord::new(
-                format!("sweep-{}", record.id),
-                &*transfer.name,
-                format!("{}.delete.{}", transfer.name, why.as_str()),
-                Decision::Allowed,
-            );
-            entry.file = Some(Box::new(facts(&record)));
-            if let Err(e) = log.append(entry).await {
-                tracing::error!(error = %e, file = %record.id, "audit record of a deletion not stored");
-            }
-        }
     }
 }
