@@ -1,6 +1,7 @@
 //! The catalogue: APIs, their versions and their lifecycle. Everyone signed in reads it; an
 //! API's owner organisation (its API owners) and platform admins change it.
 
+use garrison_core::ProblemCode;
 use garrison_store::{
     Api, ApiVersion, Classification, Lifecycle, LifecycleChange, NewApi, NewApiVersion, Role,
 };
@@ -145,12 +146,39 @@ pub(crate) fn create_version(portal: &Portal, call: &Call<'_>) -> Outcome {
             "group: the name of an API of the configuration",
         ));
     }
+    if !call.who()?.is_admin() {
+        group_free_for(portal, &input.group, api.owner)?;
+    }
     created(&portal.store.create_api_version(NewApiVersion {
         api: api.id,
         version: input.version,
         group: input.group,
         status: status(&input.status)?,
     })?)
+}
+
+/// A route group is the organisation's whose API first published it: subscriptions approved,
+/// lifecycles set and usage shown for a version all act on its group at the gateway, so an API
+/// owner naming another organisation's group would hand out access to that organisation's
+/// data. Only a platform administrator may bind a group across organisations.
+fn group_free_for(portal: &Portal, group: &str, owner: i64) -> Result<(), Refusal> {
+    for other in portal.store.apis()? {
+        if other.owner == owner {
+            continue;
+        }
+        if portal
+            .store
+            .api_versions(other.id)?
+            .iter()
+            .any(|v| v.group == group)
+        {
+            return Err(Refusal::new(
+                ProblemCode::Conflict,
+                "group: served by another organisation's API.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -92,6 +92,34 @@ pub(crate) async fn owners_publish_for_their_organisation(t: &Tour) -> Published
         )
         .await;
     let v2 = id(&v2);
+    // Another organisation's owner cannot put its own API's version on DWP's route group:
+    // approving subscriptions to it would grant access to DWP's service.
+    let theirs = s
+        .call(
+            "createApi",
+            "POST",
+            "/admin/v1/apis",
+            Some(&t.other_owner),
+            Some(
+                json!({"slug": "lookalike", "title": "Lookalike", "description": "",
+                "classification": "official"}),
+            ),
+        )
+        .await;
+    status(&theirs, 201);
+    let lookalike = format!("/admin/v1/apis/{}/versions", id(&theirs));
+    for group in ["citizen-match", "citizen-match-v2"] {
+        conflict(
+            &s.call(
+                "createApiVersion",
+                "POST",
+                &lookalike,
+                Some(&t.other_owner),
+                Some(json!({"version": "v1", "group": group, "status": "stable"})),
+            )
+            .await,
+        );
+    }
     not_found(
         &s.call(
             "createApiVersion",
