@@ -90,10 +90,16 @@ pub struct SignInThrottle {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
-/// The most distinct accounts and addresses remembered; beyond it, expired entries are
-/// swept, and if none has expired the table is not grown (the new key is not tracked). It
-/// bounds the memory an attacker can make the throttle use.
+/// The most distinct accounts and addresses remembered; beyond it, expired entries are swept,
+/// and if none has expired the oldest is forgotten. It bounds the memory an attacker can make
+/// the throttle use, without ever leaving a new account or address untracked.
 const MAX_TRACKED: usize = 10_000;
+
+/// Longest address an account key keeps (RFC 5321's limit on a path): a longer "email" is no
+/// account's, and must not make a table entry of any size.
+const MAX_EMAIL: usize = 254;
+
+type Table = HashMap<String, (u32, Instant)>;
 
 impl SignInThrottle {
     /// A throttle admitting `limit` failures per `window`.
@@ -105,40 +111,53 @@ impl SignInThrottle {
         }
     }
 
+    /// The account's key and the address's: an IPv6 address by its /64, which one host
+    /// usually holds whole.
     fn keys(email: &str, addr: IpAddr) -> [String; 2] {
+        let mut end = email.len().min(MAX_EMAIL);
+        while !email.is_char_boundary(end) {
+            end -= 1;
+        }
+        let address = match addr {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        };
         [
-            format!("account:{}", email.to_lowercase()),
-            format!("address:{addr}"),
+            format!("account:{}", email[..end].to_lowercase()),
+            format!("address:{address}"),
         ]
     }
 
-    /// How long the caller must wait, if blocked.
-    pub fn blocked(&self, email: &str, addr: IpAddr, now: Instant) -> Option<Duration> {
-        let table = self
-            .failures
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.failures
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Self::keys(email, addr)
-            .iter()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn wait(&self, table: &Table, keys: &[String; 2], now: Instant) -> Option<Duration> {
+        keys.iter()
             .filter_map(|k| table.get(k))
             .filter(|(count, start)| *count >= self.limit && now < *start + self.window)
             .map(|(_, start)| *start + self.window - now)
             .max()
     }
 
-    /// Records a failed attempt.
-    pub fn failed(&self, email: &str, addr: IpAddr, now: Instant) {
-        let mut table = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if table.len() >= MAX_TRACKED {
-            let window = self.window;
-            table.retain(|_, (_, start)| now < *start + window);
-        }
-        for key in Self::keys(email, addr) {
+    fn count(&self, table: &mut Table, keys: [String; 2], now: Instant) {
+        for key in keys {
             if table.len() >= MAX_TRACKED && !table.contains_key(&key) {
-                continue;
+                let window = self.window;
+                table.retain(|_, (_, start)| now < *start + window);
+                if table.len() >= MAX_TRACKED
+                    && let Some(oldest) = table
+                        .iter()
+                        .min_by_key(|(_, (_, start))| *start)
+                        .map(|(k, _)| k.clone())
+                {
+                    table.remove(&oldest);
+                }
             }
             let entry = table.entry(key).or_insert((0, now));
             if now >= entry.1 + self.window {
@@ -148,14 +167,41 @@ impl SignInThrottle {
         }
     }
 
-    /// Forgets the account's failures after a successful sign-in (the address's stay: one
-    /// right password must not reset a spray across accounts).
-    pub fn succeeded(&self, email: &str) {
-        let mut table = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        table.remove(&format!("account:{}", email.to_lowercase()));
+    /// How long the caller must wait, if blocked.
+    pub fn blocked(&self, email: &str, addr: IpAddr, now: Instant) -> Option<Duration> {
+        self.wait(&self.table(), &Self::keys(email, addr), now)
+    }
+
+    /// Admits an attempt — counted as a failure until [`SignInThrottle::succeeded`] says
+    /// otherwise — or says how long to wait. Counting before the password is checked, in the
+    /// same step as the check of the limit, is what holds concurrent attempts to the limit:
+    /// checked first and counted after the slow hash, a burst of parallel guesses all pass.
+    pub fn begin(&self, email: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
+        let keys = Self::keys(email, addr);
+        let mut table = self.table();
+        if let Some(wait) = self.wait(&table, &keys, now) {
+            return Err(wait);
+        }
+        self.count(&mut table, keys, now);
+        Ok(())
+    }
+
+    /// Records a failed attempt.
+    pub fn failed(&self, email: &str, addr: IpAddr, now: Instant) {
+        let keys = Self::keys(email, addr);
+        self.count(&mut self.table(), keys, now);
+    }
+
+    /// A sign-in admitted by [`SignInThrottle::begin`] succeeded: the account's failures are
+    /// forgotten, and the address's count gives the attempt back (the address's earlier
+    /// failures stay: one right password must not reset a spray across accounts).
+    pub fn succeeded(&self, email: &str, addr: IpAddr) {
+        let [account, address] = Self::keys(email, addr);
+        let mut table = self.table();
+        table.remove(&account);
+        if let Some((count, _)) = table.get_mut(&address) {
+            *count = count.saturating_sub(1);
+        }
     }
 }
 
@@ -182,6 +228,71 @@ mod tests {
         assert_eq!(throttle.blocked("b@example", other, t0), None);
         let later = t0 + Duration::from_secs(61);
         assert_eq!(throttle.blocked("a@example", addr, later), None);
+    }
+
+    #[test]
+    fn attempts_count_before_the_password_is_checked_and_a_success_gives_one_back() {
+        let throttle = SignInThrottle::new(3, Duration::from_secs(60));
+        let addr: IpAddr = "192.0.2.1".parse().unwrap();
+        let t0 = Instant::now();
+        // Three in flight at once use up the limit; the fourth waits, before any hashing.
+        for _ in 0..3 {
+            assert!(throttle.begin("a@example", addr, t0).is_ok());
+        }
+        assert!(throttle.begin("a@example", addr, t0).is_err());
+        // One of them was right: the account is free again, the address has room for one.
+        throttle.succeeded("a@example", addr);
+        assert!(throttle.begin("b@example", addr, t0).is_ok());
+        assert!(throttle.begin("c@example", addr, t0).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_host_is_one_address_and_long_emails_one_account() {
+        let throttle = SignInThrottle::new(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        throttle.failed("x@example", a, t0);
+        throttle.failed("y@example", b, t0);
+        assert!(throttle.blocked("z@example", a, t0).is_some());
+        assert!(throttle.blocked("z@example", elsewhere, t0).is_none());
+        let long = "a".repeat(MAX_EMAIL + 500);
+        let longer = format!("{long}b");
+        throttle.failed(&long, elsewhere, t0);
+        throttle.failed(&longer, "192.0.2.9".parse().unwrap(), t0);
+        assert!(
+            throttle
+                .blocked(&long, "192.0.2.10".parse().unwrap(), t0)
+                .is_some()
+        );
+        assert!(throttle.table().keys().all(|k| k.len() < MAX_EMAIL + 20));
+    }
+
+    #[test]
+    fn a_full_table_forgets_its_oldest_entry_rather_than_stop_counting() {
+        let throttle = SignInThrottle::new(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let addr: IpAddr = "192.0.2.1".parse().unwrap();
+        for i in 0..MAX_TRACKED {
+            throttle.failed(&format!("filler{i}@example"), addr, t0);
+        }
+        let victim = "victim@example";
+        throttle.failed(
+            victim,
+            "198.51.100.7".parse().unwrap(),
+            t0 + Duration::from_secs(1),
+        );
+        assert!(
+            throttle
+                .blocked(
+                    victim,
+                    "203.0.113.1".parse().unwrap(),
+                    t0 + Duration::from_secs(1)
+                )
+                .is_some()
+        );
+        assert!(throttle.table().len() <= MAX_TRACKED);
     }
 
     #[test]

@@ -234,21 +234,21 @@ pub(crate) fn open_session(
     password: &str,
     addr: std::net::IpAddr,
 ) -> Result<(String, i64, garrison_store::User), SignInFailure> {
-    let now = Instant::now();
-    if let Some(wait) = portal.throttle.blocked(email, addr, now) {
-        return Err(SignInFailure::Throttled(wait));
-    }
+    portal
+        .throttle
+        .begin(email, addr, Instant::now())
+        .map_err(SignInFailure::Throttled)?;
     let found = portal.store.user_by_email(email)?;
     // An unknown account costs the same argon2 verification as a known one.
     let stored = found
         .as_ref()
         .map_or(password::decoy(), |(_, hash)| hash.as_str());
     let matches = password::verify(password, stored);
+    // A failure was counted when the attempt began.
     let Some((user, _)) = found.filter(|_| matches) else {
-        portal.throttle.failed(email, addr, now);
         return Err(SignInFailure::Invalid);
     };
-    portal.throttle.succeeded(email);
+    portal.throttle.succeeded(email, addr);
     let token = auth::new_session_token()
         .map_err(|e| SignInFailure::Failed(Refusal::new(ProblemCode::InternalError, e)))?;
     let expires_at = garrison_store::now()
