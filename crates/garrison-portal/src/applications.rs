@@ -78,6 +78,13 @@ struct CreatedApplication {
     sandbox_key: IssuedKey,
 }
 
+/// Most applications an organisation may hold, and unrevoked keys an application: every
+/// application and key is compiled into the gateway's snapshot, so without a bound one
+/// self-signed-up account could make every snapshot rebuild — how revocations take effect —
+/// as slow as it liked.
+const MAX_APPLICATIONS: usize = 100;
+const MAX_LIVE_KEYS: usize = 10;
+
 pub(crate) fn create(portal: &Portal, call: &Call<'_>) -> Outcome {
     let who = call.who()?;
     let input: ApplicationInput = call.body()?;
@@ -103,6 +110,16 @@ pub(crate) fn create(portal: &Portal, call: &Call<'_>) -> Outcome {
     };
     check_slug("slug", &input.slug)?;
     check_name("name", &input.name)?;
+    if who.role() != Role::PlatformAdmin
+        && portal.store.applications(Some(organisation))?.len() >= MAX_APPLICATIONS
+    {
+        return Err(Refusal::new(
+            ProblemCode::Conflict,
+            format!(
+                "An organisation holds at most {MAX_APPLICATIONS} applications; delete one first."
+            ),
+        ));
+    }
     let application = portal.store.create_application(NewApplication {
         organisation,
         slug: input.slug,
@@ -156,6 +173,20 @@ fn environment(name: &str) -> Result<Environment, Refusal> {
 pub(crate) fn create_key(portal: &Portal, call: &Call<'_>) -> Outcome {
     let app = manageable(portal, call.who()?, call.id("app")?)?;
     let input: KeyInput = call.body()?;
+    let live = portal
+        .store
+        .keys(app.id)?
+        .iter()
+        .filter(|k| k.revoked_at.is_none())
+        .count();
+    if live >= MAX_LIVE_KEYS {
+        return Err(Refusal::new(
+            ProblemCode::Conflict,
+            format!(
+                "An application holds at most {MAX_LIVE_KEYS} unrevoked keys; revoke one first."
+            ),
+        ));
+    }
     created(&issue(portal, app.id, environment(&input.environment)?)?)
 }
 

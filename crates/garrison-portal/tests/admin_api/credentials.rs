@@ -98,6 +98,45 @@ pub(crate) async fn keys_are_the_organisations(t: &Tour, app: &App) -> (String, 
         1,
         "only the live key"
     );
+    // Ten unrevoked keys at most (the live key is one of them); each is
+    // compiled into the gateway's snapshot.
+    let mut extra = Vec::new();
+    for _ in 0..9 {
+        let key = s
+            .call(
+                "createKey",
+                "POST",
+                &keys_path,
+                Some(&t.consumer),
+                Some(json!({"environment": "sandbox"})),
+            )
+            .await;
+        status(&key, 201);
+        extra.push(key.json()["credential"]["id"].as_i64().unwrap());
+    }
+    conflict(
+        &s.call(
+            "createKey",
+            "POST",
+            &keys_path,
+            Some(&t.consumer),
+            Some(json!({"environment": "sandbox"})),
+        )
+        .await,
+    );
+    for key in extra {
+        status(
+            &s.call(
+                "revokeKey",
+                "DELETE",
+                &format!("{keys_path}/{key}"),
+                Some(&t.consumer),
+                None,
+            )
+            .await,
+            204,
+        );
+    }
     (live_key, new_key)
 }
 
