@@ -55,8 +55,14 @@ type Page = Response<Full<Bytes>>;
 /// Serves the web pages on `listener` until the task is dropped.
 pub async fn serve(portal: Arc<Portal>, listener: TcpListener) {
     loop {
-        let Ok((stream, peer)) = listener.accept().await else {
-            continue;
+        let (stream, peer) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors, most likely: back off rather than spin.
+                tracing::warn!(error = %e, "accepting a portal connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let portal = portal.clone();
         tokio::spawn(async move {
