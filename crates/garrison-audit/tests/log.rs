@@ -589,75 +589,6 @@ fn under_fsync_durability_every_batch_is_synced_before_it_is_acknowledged() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Records not yet under a checkpoint could be rewritten, hashes and all, without a trace: a
-/// quiet log must not leave them so for `checkpoint_interval` more records, however long those
-/// take to come, but sign them within about `checkpoint_max_age`.
-#[test]
-fn a_quiet_log_signs_its_records_within_the_checkpoint_age() {
-    use std::time::Duration;
-
-    use garrison_audit::Durability;
-
-    let rt = runtime();
-    for (name, durability) in [
-        ("signed-fsync", Durability::Fsync),
-        (
-            "signed-write",
-            Durability::Write {
-                sync_interval: Duration::from_secs(60),
-            },
-        ),
-    ] {
-        for max_age in [Duration::from_millis(100), Duration::from_secs(3600)] {
-            let dir = temp_dir(name);
-            let options = AuditLogOptions {
-                durability,
-                checkpoint_interval: 1000,
-                checkpoint_max_age: max_age,
-                ..Default::default()
-            };
-            let report = rt.block_on(async {
-                let log = AuditLog::open(&dir, options).await.unwrap();
-                let mut last = 0;
-                for i in 0..3 {
-                    last = log.append(record(i, "dvla", None)).await.unwrap().seq;
-                }
-                // Bounded: the ticker comes every 50 ms, so 3 s is ample.
-                let mut report = verify(&dir, &public_key(&dir)).unwrap();
-                let tries = if max_age < Duration::from_secs(1) {
-                    30
-                } else {
-                    4
-                };
-                for _ in 0..tries {
-                    if report.last_checkpoint_seq > Some(last) {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    report = verify(&dir, &public_key(&dir)).unwrap();
-                }
-                log.close().await.unwrap();
-                report
-            });
-            assert!(report.problem.is_none(), "{:?}", report.problem);
-            assert_eq!(report.records, 3);
-            if max_age < Duration::from_secs(1) {
-                assert_eq!(
-                    report.last_checkpoint_seq, report.last_seq,
-                    "{name}: the open log ends in a checkpoint over its records"
-                );
-            } else {
-                assert_eq!(
-                    report.last_checkpoint_seq,
-                    Some(1),
-                    "{name}: with an hour's grace only the segment's anchor is signed"
-                );
-            }
-            std::fs::remove_dir_all(&dir).ok();
-        }
-    }
-}
-
 #[test]
 fn the_last_page_of_a_search_holds_only_the_page() {
     let dir = temp_dir("last-page");
@@ -682,45 +613,5 @@ fn the_last_page_of_a_search_holds_only_the_page() {
     assert_eq!(page(10), (seqs.clone(), false));
     assert_eq!(page(50), (seqs.clone(), false));
     assert_eq!(page(0), (Vec::new(), true));
-    std::fs::remove_dir_all(&dir).ok();
-}
-
-/// Reopening cuts what does not read at the end so the chain can go on; a torn fragment is a
-/// crash's and goes, but complete lines are not a crash's doing, and are kept for inspection.
-#[test]
-fn complete_lines_cut_on_reopen_are_kept_beside_the_segment() {
-    let dir = temp_dir("cut-kept");
-    let rt = runtime();
-    rt.block_on(async {
-        let log = AuditLog::open(&dir, AuditLogOptions::default())
-            .await
-            .unwrap();
-        log.append(record(0, "dvla", None)).await.unwrap();
-        log.close().await.unwrap();
-    });
-    let segment = garrison_audit::list_segments(&dir).unwrap()[0].path.clone();
-    let garbage = b"{\"not\":\"an entry\"}\n{\"torn";
-    let mut bytes = std::fs::read(&segment).unwrap();
-    let intact = bytes.len();
-    bytes.extend_from_slice(garbage);
-    std::fs::write(&segment, &bytes).unwrap();
-    let seq = rt.block_on(async {
-        let log = AuditLog::open(&dir, AuditLogOptions::default())
-            .await
-            .unwrap();
-        let seq = log.append(record(1, "dvla", None)).await.unwrap().seq;
-        log.close().await.unwrap();
-        seq
-    });
-    assert!(verify(&dir, &public_key(&dir)).unwrap().is_ok());
-    assert!(seq > 1);
-    let kept: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().contains(".jsonl.cut-"))
-        .collect();
-    assert_eq!(kept.len(), 1, "{kept:?}");
-    assert_eq!(std::fs::read(&kept[0]).unwrap(), garbage);
-    assert!(std::fs::read(&segment).unwrap().len() > intact);
     std::fs::remove_dir_all(&dir).ok();
 }

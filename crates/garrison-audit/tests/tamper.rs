@@ -292,3 +292,43 @@ fn a_sequence_number_at_the_end_of_its_range_is_refused_not_wrapped() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Reopening cuts what does not read at the end so the chain can go on; a torn fragment is a
+/// crash's and goes, but complete lines are not a crash's doing, and are kept for inspection.
+#[test]
+fn complete_lines_cut_on_reopen_are_kept_beside_the_segment() {
+    let dir = temp_dir("cut-kept");
+    let rt = runtime();
+    rt.block_on(async {
+        let log = AuditLog::open(&dir, AuditLogOptions::default())
+            .await
+            .unwrap();
+        log.append(record(0, "dvla", None)).await.unwrap();
+        log.close().await.unwrap();
+    });
+    let segment = list_segments(&dir).unwrap()[0].path.clone();
+    let garbage = b"{\"not\":\"an entry\"}\n{\"torn";
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let intact = bytes.len();
+    bytes.extend_from_slice(garbage);
+    std::fs::write(&segment, &bytes).unwrap();
+    let seq = rt.block_on(async {
+        let log = AuditLog::open(&dir, AuditLogOptions::default())
+            .await
+            .unwrap();
+        let seq = log.append(record(1, "dvla", None)).await.unwrap().seq;
+        log.close().await.unwrap();
+        seq
+    });
+    assert!(verify(&dir, &public_key(&dir)).unwrap().is_ok());
+    assert!(seq > 1);
+    let kept: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".jsonl.cut-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read(&kept[0]).unwrap(), garbage);
+    assert!(std::fs::read(&segment).unwrap().len() > intact);
+    std::fs::remove_dir_all(&dir).ok();
+}
