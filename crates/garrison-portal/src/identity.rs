@@ -1,5 +1,6 @@
 //! Sessions, organisations, users, plans and the admin events: the platform's own records.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use garrison_core::ProblemCode;
@@ -226,6 +227,31 @@ impl From<garrison_store::StoreError> for SignInFailure {
     }
 }
 
+/// Most password verifications at once. Each argon2id verification holds ~19 MiB and a thread
+/// of the blocking pool the gateway shares (its store refreshes, its audit writer's syncs); a
+/// crowd of sign-ins beyond this is refused as busy rather than queued, whatever addresses it
+/// comes from.
+const MAX_VERIFYING: usize = 8;
+
+/// A place among the verifications running, given back on drop.
+struct Verifying<'a>(&'a AtomicUsize);
+
+impl<'a> Verifying<'a> {
+    fn enter(running: &'a AtomicUsize) -> Option<Self> {
+        if running.fetch_add(1, Ordering::AcqRel) >= MAX_VERIFYING {
+            running.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Verifying(running))
+    }
+}
+
+impl Drop for Verifying<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Checks a password (throttled per account and per address) and opens a session: its
 /// token, expiry and user. Shared by the admin API and the web portal.
 pub(crate) fn open_session(
@@ -234,6 +260,13 @@ pub(crate) fn open_session(
     password: &str,
     addr: std::net::IpAddr,
 ) -> Result<(String, i64, garrison_store::User), SignInFailure> {
+    // Before the throttle counts the attempt: a busy refusal is not a failed guess.
+    let Some(_verifying) = Verifying::enter(&portal.verifying) else {
+        return Err(SignInFailure::Failed(Refusal::new(
+            ProblemCode::ServiceUnavailable,
+            "Too many sign-ins at once; try again in a moment.",
+        )));
+    };
     portal
         .throttle
         .begin(email, addr, Instant::now())
@@ -420,4 +453,21 @@ pub(crate) fn create_plan(portal: &Portal, call: &Call<'_>) -> Outcome {
 pub(crate) fn list_events(portal: &Portal, call: &Call<'_>) -> Outcome {
     require_admin(call.who()?)?;
     ok(&serde_json::json!({ "events": portal.store.events(200)? }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_so_many_verifications_run_at_once() {
+        let running = AtomicUsize::new(0);
+        let held: Vec<_> = (0..MAX_VERIFYING)
+            .map(|_| Verifying::enter(&running).expect("a place"))
+            .collect();
+        assert!(Verifying::enter(&running).is_none());
+        drop(held);
+        assert_eq!(running.load(Ordering::Acquire), 0);
+        assert!(Verifying::enter(&running).is_some());
+    }
 }

@@ -79,6 +79,8 @@ pub struct Portal {
     store: Arc<dyn Store>,
     settings: PortalSettings,
     throttle: SignInThrottle,
+    /// Password verifications running now (see `identity::Verifying`).
+    verifying: std::sync::atomic::AtomicUsize,
     /// Counts sign-up attempts per address and per email (every attempt, not only failures).
     sign_ups: SignInThrottle,
     routes: routes::Routes,
@@ -98,6 +100,7 @@ impl Portal {
     pub fn new(store: Arc<dyn Store>, settings: PortalSettings) -> Arc<Portal> {
         Arc::new(Portal {
             throttle: SignInThrottle::new(settings.sign_in_failures, settings.sign_in_window),
+            verifying: std::sync::atomic::AtomicUsize::new(0),
             sign_ups: SignInThrottle::new(settings.sign_ups_per_window, settings.sign_in_window),
             store,
             settings,

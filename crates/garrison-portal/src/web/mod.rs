@@ -461,9 +461,10 @@ fn sign_in(portal: &Portal, visit: &Visit) -> Page {
             StatusCode::UNAUTHORIZED,
             portal.settings.self_sign_up,
         ),
-        Err(SignInFailure::Failed(_)) => {
-            pages::plain(StatusCode::INTERNAL_SERVER_ERROR, "Signing in failed.")
-        }
+        Err(SignInFailure::Failed(refusal)) => pages::plain(
+            refusal.code.status(),
+            "Signing in failed; try again in a moment.",
+        ),
     }
 }
 
