@@ -5,12 +5,13 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use garrison_audit::Decision;
+use garrison_testkit::client::json;
 use sha2::{Digest, Sha256};
 
 use crate::common::{Harness, assert_problem};
 use crate::support::{
-    SEGMENT, acknowledge, audit_after_shutdown, bob_file, content, create, files_dir, head_as,
-    id_of, offset, patch, restart, setup,
+    BASE, SEGMENT, acknowledge, audit_after_shutdown, bob_file, content, create, files_dir,
+    head_as, id_of, offset, patch, restart, setup,
 };
 
 #[tokio::test]
@@ -55,17 +56,26 @@ async fn a_restart_mid_upload_loses_nothing_acknowledged_and_deletions_are_audit
     // Acknowledge; the sweep (every second, 0s grace) deletes it: poll, bounded.
     let r = acknowledge(&h, &file_path).await;
     assert_eq!(r.status(), 204);
-    // The sweep removes the record (from then on: 404) and then the file's directory, so
-    // both are polled for.
-    let mut status = 0;
+    // The sweep records the deletion, removes the record (from then on the file is not listed)
+    // and then the file's directory, so both are polled for — through the inbox's listing: a
+    // download polled for instead may be cut off mid-body by the deletion it waits for.
+    let inbox = format!("{BASE}/inboxes/bob-inbox/files");
+    let mut listed = true;
     for _ in 0..100 {
-        status = h.get_as("bob", &file_path).await.status().as_u16();
-        if status == 404 && !files_dir(&h).join(&id).exists() {
+        let page = h.get_as("bob", &inbox).await;
+        assert_eq!(page.status(), 200);
+        listed = json(&page)["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .any(|f| f["id"] == id.as_str());
+        if !listed && !files_dir(&h).join(&id).exists() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(status, 404, "deleted after acknowledgement");
+    assert!(!listed, "deleted after acknowledgement");
+    assert_eq!(h.get_as("bob", &file_path).await.status(), 404);
     assert!(
         !files_dir(&h).join(&id).exists(),
         "its segments removed too"
