@@ -170,7 +170,7 @@ test('a consumer developer and an API owner go from sign-up to an admitted call'
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL('**/applications');
   assert.match(await page.locator('main').innerText(), /no application yet/);
-  assert.ok((await context.cookies()).some((c) => c.name === 'garrison_session'), 'signed in');
+  assert.ok((await context.cookies()).some((c) => c.name === '__Host-garrison_session'), 'signed in');
   // The new account is a consumer developer in a new organisation of its own.
   const orgs = await admin('GET', 'organisations');
   const own = orgs.organisations.find((o) => o.slug === 'dvla');
@@ -194,7 +194,7 @@ test('a consumer developer and an API owner go from sign-up to an admitted call'
 
   await signIn(page, 'dev@dvla.example');
   const cookies = await context.cookies();
-  const session = cookies.find((c) => c.name === 'garrison_session');
+  const session = cookies.find((c) => c.name === '__Host-garrison_session');
   assert.ok(session, 'the session cookie was accepted by the browser');
   assert.equal(session.httpOnly, true);
   assert.equal(session.secure, true);

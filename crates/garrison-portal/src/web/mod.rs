@@ -44,7 +44,10 @@ use crate::auth::{self, SESSION_PREFIX};
 use crate::identity::{SignInFailure, open_session};
 
 /// The session cookie's name.
-const COOKIE: &str = "garrison_session";
+/// The session cookie's name. The `__Host-` prefix makes browsers refuse it unless it is
+/// `Secure`, has `Path=/` and no `Domain` — so a sibling subdomain cannot plant its own
+/// session here (login fixation: the victim working in the attacker's account).
+const COOKIE: &str = "__Host-garrison_session";
 /// The largest form body read.
 const MAX_FORM: usize = 32 * 1024;
 /// The portal's own stylesheet, embedded in the binary.
@@ -495,7 +498,7 @@ fn sign_out(portal: &Portal, visit: &Visit) -> Page {
     page.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static(
-            "garrison_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
+            "__Host-garrison_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
         ),
     );
     page

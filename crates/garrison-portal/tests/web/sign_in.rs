@@ -53,7 +53,7 @@ async fn signing_in_shows_the_catalogue_with_its_filters_and_signing_out_needs_t
         );
     }
     let cookie = session_cookie(&signed);
-    assert!(cookie.starts_with("garrison_session=grn_sess_"));
+    assert!(cookie.starts_with("__Host-garrison_session=grn_sess_"));
 
     // The catalogue: owner, classification, lifecycle with sunset, tags; text escaped.
     let page = get(addr, "/catalogue", Some(&cookie)).await;
