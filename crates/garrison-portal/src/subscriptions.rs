@@ -3,6 +3,7 @@
 //! rejects or later revokes it. A subscription is visible to the subscribing organisation,
 //! to the API's owner organisation and to platform admins; to anyone else it does not exist.
 
+use garrison_core::ProblemCode;
 use garrison_store::{Decision, Lifecycle, NewSubscription, Subscription, SubscriptionStatus};
 use serde::Deserialize;
 
@@ -43,10 +44,35 @@ pub(crate) fn list(portal: &Portal, call: &Call<'_>) -> Outcome {
     let mut visible = Vec::new();
     for subscription in portal.store.subscriptions(None)? {
         if may_see(portal, who, &subscription)? {
-            visible.push(subscription);
+            let requester = requester(portal, &subscription)?;
+            let mut entry = serde_json::to_value(&subscription)
+                .map_err(|e| Refusal::new(ProblemCode::InternalError, e.to_string()))?;
+            if let Some(fields) = entry.as_object_mut() {
+                fields.insert("requester".to_owned(), requester);
+            }
+            visible.push(entry);
         }
     }
     ok(&serde_json::json!({ "subscriptions": visible }))
+}
+
+/// Who asks, as the owner deciding needs to see it: the application's organisation (name and
+/// slug — a display name alone can be anyone's), the application, the person and the plan.
+/// Without it an approval is a guess at "Application #7".
+fn requester(portal: &Portal, subscription: &Subscription) -> Result<serde_json::Value, Refusal> {
+    let app = portal.store.application(subscription.application)?;
+    let org = match &app {
+        Some(app) => portal.store.organisation(app.organisation)?,
+        None => None,
+    };
+    let user = portal.store.user(subscription.requested_by)?;
+    let plan = portal.store.plan(subscription.plan)?;
+    Ok(serde_json::json!({
+        "organisation": org.map(|o| serde_json::json!({"name": o.name, "slug": o.slug})),
+        "application": app.map(|a| serde_json::json!({"name": a.name, "slug": a.slug})),
+        "email": user.map(|u| u.email),
+        "plan": plan.map(|p| p.name),
+    }))
 }
 
 #[derive(Deserialize)]

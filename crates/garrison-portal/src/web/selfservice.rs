@@ -419,7 +419,7 @@ pub(super) fn approvals(s: &Session<'_>) -> Page {
             main,
             "<section class=\"request\" aria-labelledby=\"request-{id}\">\n\
              <h2 id=\"request-{id}\">{api}</h2>\n\
-             <p>Application #{app}, purpose <code>{purpose}</code>, requested {when}.</p>\n\
+             <p>{who}, purpose <code>{purpose}</code>, plan {plan}, requested {when}.</p>\n\
              <form method=\"post\" action=\"/subscriptions/{id}/decide\">{csrf}\n\
              <p><label for=\"reason-{id}\">Reason (shown to the consumer; needed to reject)</label>\n\
              <input id=\"reason-{id}\" name=\"reason\" maxlength=\"1000\"></p>\n\
@@ -428,13 +428,30 @@ pub(super) fn approvals(s: &Session<'_>) -> Page {
              </form>\n</section>\n",
             id = sub["id"],
             api = escape(owned.get(&version).map_or("—", |v| v.0.as_str())),
-            app = sub["application"],
+            who = requester(sub),
+            plan = escape(&text(&sub["requester"]["plan"])),
             purpose = escape(&text(&sub["purpose"])),
             when = date(&sub["requestedAt"]),
             csrf = s.csrf_field(),
         );
     }
     s.page(StatusCode::OK, "Approvals", &main)
+}
+
+/// Who asks for a subscription, escaped for the page: the organisation by name and slug (a
+/// display name alone can be anyone's), the application, the person.
+fn requester(sub: &Value) -> String {
+    let r = &sub["requester"];
+    let org = &r["organisation"];
+    let app = &r["application"];
+    format!(
+        "{} (<code>{}</code>), application {} (<code>{}</code>), asked by {}",
+        escape(&text(&org["name"])),
+        escape(&text(&org["slug"])),
+        escape(&text(&app["name"])),
+        escape(&text(&app["slug"])),
+        escape(&text(&r["email"])),
+    )
 }
 
 pub(super) fn decide(s: &Session<'_>, visit: &Visit, id: &str) -> Page {

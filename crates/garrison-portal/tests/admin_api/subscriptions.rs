@@ -167,6 +167,26 @@ pub(crate) async fn decided_by_the_apis_owner_only(
         1,
         "the owner sees requests to its APIs"
     );
+    // …and who asks: organisation, application, person and plan, not just an id.
+    let listed = s
+        .call(
+            "listSubscriptions",
+            "GET",
+            "/admin/v1/subscriptions",
+            Some(&t.owner),
+            None,
+        )
+        .await;
+    let requester = &listed.json()["subscriptions"][0]["requester"];
+    for field in ["organisation", "application"] {
+        assert!(requester[field]["name"].is_string(), "{requester}");
+        assert!(requester[field]["slug"].is_string(), "{requester}");
+    }
+    assert!(
+        requester["email"].as_str().is_some_and(|e| e.contains('@')),
+        "{requester}"
+    );
+    assert!(requester["plan"].is_string(), "{requester}");
     assert_eq!(seen_by(&t.stranger).await, 0);
     assert_eq!(seen_by(&t.other_owner).await, 0);
     assert_eq!(seen_by(&t.admin).await, 1);

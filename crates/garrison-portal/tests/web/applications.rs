@@ -229,6 +229,15 @@ async fn a_developer_creates_an_application_sees_its_key_once_and_an_owner_appro
     let queue = get(addr, "/approvals", Some(&owner)).await;
     assert_eq!(status(&queue), 200);
     assert!(queue.contains("DVLA-LICENSING"), "{queue}");
+    // Who asks, by more than an id: the organisation's slug, the application, the person.
+    for detail in [
+        "<code>dvla</code>",
+        "<code>licensing</code>",
+        "Driver licensing",
+        "dev@dvla.example",
+    ] {
+        assert!(queue.contains(detail), "{detail} in {queue}");
+    }
     let sub = s.store.subscriptions(Some(app)).unwrap()[0].id;
     let self_approval = post_as(
         addr,
