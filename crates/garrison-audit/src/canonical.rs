@@ -13,7 +13,7 @@ use std::io::Write as _;
 use std::net::IpAddr;
 
 use crate::entry::Digest;
-use crate::{AuditError, AuditRecord, Decision, PurposeHeader, hex};
+use crate::{AuditError, AuditRecord, Decision, PurposeHeader, SubjectHash, hex};
 
 /// Appends `{"seq":…,"prev":…,"body":{"record":{…}}}` for `record` to `buf`.
 pub(crate) fn write_record_entry(
@@ -79,19 +79,33 @@ pub(crate) fn write_record_entry(
     buf.extend_from_slice(b"],\"subject\":");
     match &record.subject {
         None => buf.extend_from_slice(b"null"),
-        Some(subject) => {
-            buf.extend_from_slice(b"{\"key_id\":");
-            write_str(buf, subject.key_id())?;
-            buf.extend_from_slice(b",\"hmac\":\"");
-            buf.extend_from_slice(&hex::encode_32(subject.digest()));
-            buf.extend_from_slice(b"\"}");
-        }
+        Some(subject) => write_subject(buf, subject)?,
     }
     if let Some(file) = &record.file {
         buf.extend_from_slice(b",\"file\":");
         serde_json::to_writer(&mut *buf, file).map_err(AuditError::Serialise)?;
     }
+    if !record.other_subjects.is_empty() {
+        buf.extend_from_slice(b",\"other_subjects\":[");
+        for (i, subject) in record.other_subjects.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            write_subject(buf, subject)?;
+        }
+        buf.push(b']');
+    }
     buf.extend_from_slice(b"}}}");
+    Ok(())
+}
+
+/// `{"key_id":…,"hmac":…}`, as `SubjectHash` serialises.
+fn write_subject(buf: &mut Vec<u8>, subject: &SubjectHash) -> Result<(), AuditError> {
+    buf.extend_from_slice(b"{\"key_id\":");
+    write_str(buf, subject.key_id())?;
+    buf.extend_from_slice(b",\"hmac\":\"");
+    buf.extend_from_slice(&hex::encode_32(subject.digest()));
+    buf.extend_from_slice(b"\"}");
     Ok(())
 }
 
@@ -249,7 +263,21 @@ mod tests {
         }));
         let mut epoch = bare.clone();
         epoch.time = Timestamp::from_unix_micros(0);
-        vec![bare, full, escaped, mapped, transfer, epoch]
+        let mut household = full.clone();
+        household.set_subjects(["AB123456C", "CD654321A", "AB123456C"].map(|id| key.hash(id)));
+        assert_eq!(household.other_subjects.len(), 1, "the repeat is dropped");
+        let mut household_transfer = transfer.clone();
+        household_transfer.other_subjects = household.other_subjects.clone();
+        vec![
+            bare,
+            full,
+            escaped,
+            mapped,
+            transfer,
+            epoch,
+            household,
+            household_transfer,
+        ]
     }
 
     #[test]

@@ -266,11 +266,7 @@ impl ChainWriter {
         // Where the line will start in the segment: after what is written and what is pending.
         let offset = self.segment_len + buf.len() as u64;
         let hash = StoredEntry::append_record_line(buf, seq, &self.head, record)?;
-        self.summary.add(
-            record.time,
-            record.subject.as_ref().map(|s| s.digest()),
-            offset,
-        );
+        self.summary.add(record, offset);
         Ok(self.advance(seq, hash))
     }
 
@@ -493,11 +489,7 @@ fn recover_tail(seg: &Segment) -> Result<Tail, AuditError> {
                     Body::Record(record) => {
                         records_since_checkpoint += 1;
                         let offset = line.range.start as u64;
-                        summary.add(
-                            record.time,
-                            record.subject.as_ref().map(|s| s.digest()),
-                            offset,
-                        );
+                        summary.add(record, offset);
                     }
                     Body::Checkpoint(_) => records_since_checkpoint = 0,
                 }

@@ -20,8 +20,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::AuditError;
-use crate::Timestamp;
+use crate::{AuditError, AuditRecord, Timestamp};
 
 const MAGIC: &[u8; 8] = b"GAUDIDX1";
 const HEADER: usize = 8 + 8 + 8 + 8 + 8;
@@ -64,13 +63,21 @@ impl Default for SegmentSummary {
 
 impl SegmentSummary {
     /// Notes one record, whose line starts `offset` bytes into the segment.
-    pub(crate) fn add(&mut self, time: Timestamp, subject: Option<&[u8; 32]>, offset: u64) {
+    pub(crate) fn add(&mut self, record: &AuditRecord, offset: u64) {
+        self.note(record.time, record.subjects().map(|s| s.digest()), offset);
+    }
+
+    /// Notes a record at `time` naming the subjects with `digests`.
+    fn note<'a>(
+        &mut self,
+        time: Timestamp,
+        digests: impl Iterator<Item = &'a [u8; 32]>,
+        offset: u64,
+    ) {
         let micros = time.unix_micros();
         self.first = self.first.min(micros);
         self.last = self.last.max(micros);
-        if let Some(digest) = subject {
-            self.subjects.push((*digest, offset));
-        }
+        self.subjects.extend(digests.map(|d| (*d, offset)));
     }
 
     /// Sorts the entries.
@@ -230,10 +237,12 @@ mod tests {
 
     fn summary() -> SegmentSummary {
         let mut s = SegmentSummary::default();
-        s.add(Timestamp::from_unix_micros(500), Some(&[9u8; 32]), 0);
-        s.add(Timestamp::from_unix_micros(100), None, 610);
-        s.add(Timestamp::from_unix_micros(300), Some(&[1u8; 32]), 1220);
-        s.add(Timestamp::from_unix_micros(200), Some(&[9u8; 32]), 1830);
+        let t = Timestamp::from_unix_micros;
+        s.note(t(500), [[9u8; 32]].iter(), 0);
+        s.note(t(100), [].iter(), 610);
+        // A record about two subjects is found by either.
+        s.note(t(300), [[1u8; 32], [7u8; 32]].iter(), 1220);
+        s.note(t(200), [[9u8; 32]].iter(), 1830);
         s.seal();
         s
     }
@@ -243,7 +252,12 @@ mod tests {
         let s = summary();
         assert_eq!(
             s.subjects,
-            vec![([1u8; 32], 1220), ([9u8; 32], 0), ([9u8; 32], 1830)]
+            vec![
+                ([1u8; 32], 1220),
+                ([7u8; 32], 1220),
+                ([9u8; 32], 0),
+                ([9u8; 32], 1830)
+            ]
         );
         let index = decode(s.encode(4096), 4096).unwrap();
         assert_eq!(index.summary(), s);
@@ -251,6 +265,12 @@ mod tests {
         assert_eq!(
             index.lines_about([[9u8; 32], [1u8; 32]].iter()),
             [0, 1220, 1830]
+        );
+        assert_eq!(index.lines_about([[7u8; 32]].iter()), [1220]);
+        assert_eq!(
+            index.lines_about([[1u8; 32], [7u8; 32]].iter()),
+            [1220],
+            "a record about both subjects searched is found once"
         );
         assert!(index.lines_about([[2u8; 32]].iter()).is_empty());
         let t = Timestamp::from_unix_micros;

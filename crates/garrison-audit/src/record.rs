@@ -80,6 +80,11 @@ pub struct AuditRecord {
     /// hash as before) for every other request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<Box<FileFacts>>,
+    /// The further data subjects of the same access, after `subject` — a check about a child
+    /// and a parent names both. Absent (and not serialised, so older records hash as before)
+    /// when there are none; at most [`AuditRecord::MAX_SUBJECTS`] in all with `subject`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_subjects: Vec<SubjectHash>,
 }
 
 /// What an audit record says about a transferred file.
@@ -127,6 +132,33 @@ impl AuditRecord {
             disclosed_fields: Vec::new(),
             subject: None,
             file: None,
+            other_subjects: Vec::new(),
         }
+    }
+
+    /// Most data subjects one record names: enough for any household, too few to make one
+    /// response's record unbounded.
+    pub const MAX_SUBJECTS: usize = 16;
+
+    /// Every data subject of the record: `subject`, then `other_subjects`.
+    pub fn subjects(&self) -> impl Iterator<Item = &SubjectHash> {
+        self.subject.iter().chain(&self.other_subjects)
+    }
+
+    /// Names the record's data subjects, in order and without repeats: the first becomes
+    /// `subject`, the rest `other_subjects`; beyond [`AuditRecord::MAX_SUBJECTS`] are dropped.
+    pub fn set_subjects(&mut self, subjects: impl IntoIterator<Item = SubjectHash>) {
+        let mut all: Vec<SubjectHash> = Vec::new();
+        for subject in subjects {
+            if all.len() == Self::MAX_SUBJECTS {
+                break;
+            }
+            if !all.contains(&subject) {
+                all.push(subject);
+            }
+        }
+        let mut all = all.into_iter();
+        self.subject = all.next();
+        self.other_subjects = all.collect();
     }
 }

@@ -82,11 +82,7 @@ impl SearchFilter {
                         | (DecisionFilter::Refused, Decision::Refused { .. })
                 )
             })
-            && (self.subjects.is_empty()
-                || record
-                    .subject
-                    .as_ref()
-                    .is_some_and(|s| self.subjects.contains(s)))
+            && (self.subjects.is_empty() || record.subjects().any(|s| self.subjects.contains(s)))
     }
 }
 
@@ -204,18 +200,24 @@ fn read_indexed(
     Ok(())
 }
 
-/// Quick pre-filter for subject searches, before the costly JSON parse: find the subject's
-/// `"hmac":"` key and compare the 64 digits after it. The key cannot occur elsewhere
-/// unescaped (quotes inside JSON strings are written `\"`), so a line without a wanted digest
-/// there cannot match; a line with one is still parsed and matched in full.
+/// Quick pre-filter for subject searches, before the costly JSON parse: find each subject's
+/// `"hmac":"` key (a record may name several) and compare the 64 digits after it. The key
+/// cannot occur elsewhere unescaped (quotes inside JSON strings are written `\"`), so a line
+/// without a wanted digest there cannot match; a line with one is still parsed and matched in
+/// full.
 fn subject_may_match(line: &[u8], wanted: &[String]) -> bool {
     const KEY: &[u8] = b"\"hmac\":\"";
-    let Some(at) = find(line, KEY) else {
-        return false;
-    };
-    let start = at + KEY.len();
-    line.get(start..start + 64)
-        .is_some_and(|digest| wanted.iter().any(|w| w.as_bytes() == digest))
+    let mut rest = line;
+    while let Some(at) = find(rest, KEY) {
+        rest = &rest[at + KEY.len()..];
+        if rest
+            .get(..64)
+            .is_some_and(|digest| wanted.iter().any(|w| w.as_bytes() == digest))
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// Where `needle` first occurs in `haystack`: a scan for the needle's first byte with

@@ -375,11 +375,7 @@ impl Verifier {
                 Body::Record(record) => {
                     self.report.records += 1;
                     let offset = line.range.start as u64;
-                    summary.add(
-                        record.time,
-                        record.subject.as_ref().map(|s| s.digest()),
-                        offset,
-                    );
+                    summary.add(record, offset);
                 }
                 Body::Checkpoint(_) => {
                     self.report.checkpoints += 1;

@@ -7,9 +7,11 @@ use std::net::IpAddr;
 
 use garrison_audit::{AuditRecord, Decision, Purpose, PurposeHeader, SubjectHash};
 use http::HeaderMap;
+use http::header::Entry as HeaderEntry;
 
 use crate::error::Side;
 use crate::identity::ConnectionIdentity;
+use crate::proxy::headers::SUBJECT;
 
 /// Longest purpose value kept: enough for any id, too short to smuggle a record into the log.
 const MAX_PURPOSE_LEN: usize = 128;
@@ -43,6 +45,29 @@ pub(crate) fn purpose(headers: &HeaderMap) -> Purpose {
     purpose
 }
 
+/// Takes the data subjects an answer names out of its `Garrison-Subject` headers (the
+/// consumer never sees them), adding those not yet noted to `subjects`: one per header
+/// value or comma-separated within one, as a check about a household names several.
+/// `None` leaves them uncollected (an unaudited route) but still removes them.
+pub(crate) fn take_subjects(headers: &mut HeaderMap, subjects: Option<&mut Vec<String>>) {
+    let HeaderEntry::Occupied(entry) = headers.entry(&SUBJECT) else {
+        return;
+    };
+    let (_, values) = entry.remove_entry_mult();
+    let Some(subjects) = subjects else { return };
+    for value in values {
+        let Ok(value) = value.to_str() else { continue };
+        for subject in value.split(',').map(str::trim) {
+            if subjects.len() == AuditRecord::MAX_SUBJECTS {
+                return;
+            }
+            if !subject.is_empty() && !subjects.iter().any(|s| s == subject) {
+                subjects.push(subject.to_owned());
+            }
+        }
+    }
+}
+
 /// What the request path knows when the response is ready.
 pub(crate) struct Outcome<'a> {
     pub(crate) request_id: &'a str,
@@ -57,8 +82,8 @@ pub(crate) struct Outcome<'a> {
     pub(crate) status: u16,
     /// The fields disclosed after entitlement filtering; `None`: not filtered.
     pub(crate) disclosed: Option<Vec<String>>,
-    /// The keyed hash of the data subject the upstream named.
-    pub(crate) subject: Option<SubjectHash>,
+    /// The keyed hashes of the data subjects the upstream named.
+    pub(crate) subjects: Vec<SubjectHash>,
     /// For a file transfer: the file concerned.
     pub(crate) file: Option<garrison_audit::FileFacts>,
 }
@@ -83,7 +108,7 @@ pub(crate) fn build(outcome: Outcome<'_>) -> AuditRecord {
     record.source_addr = Some(outcome.client_ip);
     record.purpose = outcome.purpose;
     record.upstream_status = upstream_status;
-    record.subject = outcome.subject;
+    record.set_subjects(outcome.subjects);
     record.file = outcome.file.map(Box::new);
     // What left the gateway: the entitled fields present, or `*` for a whole (unfiltered)
     // successful answer; nothing for a refusal or an error.
@@ -143,6 +168,37 @@ mod tests {
         .collect();
         assert_eq!(read, expected);
         assert!(purpose(&headers(&[("accept", b"*/*")])).is_empty());
+    }
+
+    #[test]
+    fn every_subject_named_is_taken_once_and_the_headers_go() {
+        let mut named = headers(&[
+            ("garrison-subject", b"QQ123456C"),
+            ("garrison-subject", b" AB123456C ,, QQ123456C"),
+            ("garrison-subject", b"caf\xc3\xa9, CD123456A"),
+            ("content-type", b"application/json"),
+        ]);
+        let mut subjects = vec!["ZZ000000Z".to_owned()];
+        take_subjects(&mut named, Some(&mut subjects));
+        assert_eq!(subjects, ["ZZ000000Z", "QQ123456C", "AB123456C"]);
+        assert!(named.get("garrison-subject").is_none());
+        assert!(named.get("content-type").is_some());
+
+        // An unaudited route: removed all the same, noted nowhere.
+        let mut named = headers(&[("garrison-subject", b"QQ123456C")]);
+        take_subjects(&mut named, None);
+        assert!(named.is_empty());
+
+        // A response naming a crowd is recorded with the first few only.
+        let crowd = (0..40)
+            .map(|i| format!("S{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut named = headers(&[("garrison-subject", crowd.as_bytes())]);
+        let mut subjects = Vec::new();
+        take_subjects(&mut named, Some(&mut subjects));
+        assert_eq!(subjects.len(), AuditRecord::MAX_SUBJECTS);
+        assert_eq!(subjects[0], "S0");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, Either, Full, Limited};
 use crate::GatewayBody;
 use crate::contract;
 use crate::error::GatewayError;
-use crate::proxy::headers::{CONSUMER, REQUEST_ID, SUBJECT};
+use crate::proxy::headers::{CONSUMER, REQUEST_ID};
 use crate::snapshot::Snapshot;
 use crate::upstream::Failure;
 
@@ -43,8 +43,8 @@ impl RouteCheck {
         RouteCheck { compiled, targets }
     }
 
-    /// Runs the check for a validated request; returns the answer and the data subject the
-    /// first step named (for the audit trail).
+    /// Runs the check for a validated request; returns the answer and the data subjects its
+    /// steps named (for the audit trail).
     pub(crate) async fn answer(
         &self,
         snapshot: &Snapshot,
@@ -52,7 +52,7 @@ impl RouteCheck {
         consumer: Option<&HeaderValue>,
         request_id: &HeaderValue,
         body: &[u8],
-    ) -> Result<(Response<GatewayBody>, Option<String>), GatewayError> {
+    ) -> Result<(Response<GatewayBody>, Vec<String>), GatewayError> {
         let request = if body.is_empty() {
             serde_json::Value::Null
         } else {
@@ -74,7 +74,7 @@ impl RouteCheck {
             snapshot,
             targets: &self.targets,
             headers: passed,
-            subject: Mutex::new(None),
+            subjects: Mutex::new(Vec::new()),
         };
         let outcome = self
             .compiled
@@ -95,11 +95,11 @@ impl RouteCheck {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        let subject = caller
-            .subject
+        let subjects = caller
+            .subjects
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
-        Ok((response, subject))
+        Ok((response, subjects))
     }
 }
 
@@ -108,8 +108,8 @@ struct GatewayCaller<'a> {
     snapshot: &'a Snapshot,
     targets: &'a [(String, usize)],
     headers: HeaderMap,
-    /// The first data subject a step's answer named.
-    subject: Mutex<Option<String>>,
+    /// The data subjects the steps' answers named, in order, each once.
+    subjects: Mutex<Vec<String>>,
 }
 
 impl Caller for GatewayCaller<'_> {
@@ -176,11 +176,9 @@ impl GatewayCaller<'_> {
         response: Response<GatewayBody>,
     ) -> Result<CallResponse, CallError> {
         let (mut parts, body) = response.into_parts();
-        if let Some(subject) = parts.headers.remove(&SUBJECT)
-            && let Ok(subject) = subject.to_str()
         {
-            let mut first = self.subject.lock().unwrap_or_else(PoisonError::into_inner);
-            first.get_or_insert_with(|| subject.to_owned());
+            let mut subjects = self.subjects.lock().unwrap_or_else(PoisonError::into_inner);
+            crate::audit::take_subjects(&mut parts.headers, Some(&mut subjects));
         }
         let bytes = Limited::new(body, MAX_STEP_RESPONSE)
             .collect()

@@ -42,8 +42,9 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
             ("context", "licence-application"),
             ("policy-id", "DVLA-2026-01"),
             ("correlation-id", "c-42"),
-            // The upstream will name this subject in its `Garrison-Subject` response header.
-            ("test-subject", "QQ 12 34 56 C"),
+            // The upstream will name these subjects in two `Garrison-Subject` response headers,
+            // the second a list — the first subject twice, written two ways.
+            ("test-subject", "QQ 12 34 56 C;AB123456C, QQ123456C"),
         ],
     )
     .await;
@@ -131,9 +132,19 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
         Some(keys[0].hash("QQ123456C")),
         "the subject, normalised and keyed-hashed"
     );
+    assert_eq!(
+        alice.other_subjects,
+        [keys[0].hash("AB123456C")],
+        "every subject named, each once"
+    );
     assert_eq!(alice.disclosed_fields, ["*"]);
     // A subject search with the identifier finds exactly that access.
     let about = garrison_audit::search(&dir, &SearchFilter::default().subject("qq123456c", &keys))
+        .expect("search");
+    assert_eq!(about.len(), 1);
+    assert_eq!(about[0].record.request_id, alice.request_id);
+    // And so does a search for the other subject of the same access.
+    let about = garrison_audit::search(&dir, &SearchFilter::default().subject("AB123456C", &keys))
         .expect("search");
     assert_eq!(about.len(), 1);
     assert_eq!(about[0].record.request_id, alice.request_id);
@@ -159,7 +170,7 @@ async fn audited_routes_record_who_why_and_the_decision_and_the_store_verifies()
     // The path held an identifier; the store must not.
     for entry in std::fs::read_dir(&dir).expect("dir") {
         let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
-        for identifier in [&b"QQ123456C"[..], b"QQ 12 34 56 C"] {
+        for identifier in [&b"QQ123456C"[..], b"QQ 12 34 56 C", b"AB123456C"] {
             assert!(
                 !bytes.windows(identifier.len()).any(|w| w == identifier),
                 "identifier stored in clear"

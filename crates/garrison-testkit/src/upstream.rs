@@ -110,8 +110,13 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
             )
         })
         .collect();
-    // A test names the data subject of the answer as a citizen service would.
-    let subject = request.headers().get("test-subject").cloned();
+    // A test names the data subjects of the answer as a citizen service would: one
+    // `garrison-subject` header for each `;`-separated part.
+    let subject = request
+        .headers()
+        .get("test-subject")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let method = request.method().to_string();
     let uri = request.uri().to_string();
     let query = request.uri().query().map(str::to_owned);
@@ -129,7 +134,7 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
         "bodyBytes": body.len(),
     });
     let mut builder = Response::builder();
-    if let Some(subject) = subject {
+    for subject in subject.iter().flat_map(|s| s.split(';')) {
         builder = builder.header("garrison-subject", subject);
     }
     Ok(builder

@@ -38,7 +38,7 @@ use crate::server::GatewayState;
 use crate::snapshot::Snapshot;
 use crate::upstream::{BodyErrorKind, Failure, UpstreamBody};
 
-use self::headers::{API_KEY, CONSUMER, REQUEST_ID, SUBJECT, TRACEPARENT};
+use self::headers::{API_KEY, CONSUMER, REQUEST_ID, TRACEPARENT};
 pub(crate) use self::policy::Admission;
 use self::recording::Unrecorded;
 
@@ -54,9 +54,9 @@ pub(crate) struct Exchange {
     /// The fields disclosed after entitlement filtering; `None` when the response was not
     /// filtered (the subscription is entitled to all of it).
     pub(crate) disclosed: Option<Vec<String>>,
-    /// The data subject the upstream named (`Garrison-Subject`), for the audit record only:
-    /// hashed before it is written, never logged.
-    pub(crate) subject: Option<String>,
+    /// The data subjects the upstream named (`Garrison-Subject`), for the audit record only:
+    /// hashed before they are written, never logged.
+    pub(crate) subjects: Vec<String>,
     /// For a transfer route: what the request did (`create`, `append`, `complete`,
     /// `download`…), recorded as the operation.
     pub(crate) event: Option<&'static str>,
@@ -87,7 +87,7 @@ pub(crate) async fn serve(
         admission: None,
         purpose: garrison_audit::Purpose::new(),
         disclosed: None,
-        subject: None,
+        subjects: Vec::new(),
         event: None,
         file: None,
         refused: None,
@@ -294,7 +294,7 @@ async fn proxy(
             )?;
             if let Some(check) = &route.check {
                 let consumer = exchange.consumer.map(|c| &snapshot.consumers[c].header);
-                let (mut response, subject) = check
+                let (mut response, subjects) = check
                     .answer(
                         snapshot,
                         &parts.headers,
@@ -304,7 +304,7 @@ async fn proxy(
                     )
                     .await?;
                 if route.audited {
-                    exchange.subject = subject;
+                    exchange.subjects = subjects;
                 }
                 let headers = response.headers_mut();
                 headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
@@ -398,12 +398,11 @@ async fn proxy(
     // --- respond -------------------------------------------------------------------------
     let (mut parts, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
-    // The upstream names the data subject for the audit trail; the consumer never sees it.
-    if let Some(subject) = parts.headers.remove(&SUBJECT)
-        && route.audited
-    {
-        exchange.subject = subject.to_str().ok().map(str::to_owned);
-    }
+    // The upstream names the data subjects for the audit trail; the consumer never sees them.
+    audit::take_subjects(
+        &mut parts.headers,
+        route.audited.then_some(&mut exchange.subjects),
+    );
     parts
         .headers
         .insert(REQUEST_ID.clone(), exchange.request_id.clone());

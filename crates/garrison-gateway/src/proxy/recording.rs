@@ -134,11 +134,10 @@ pub(crate) fn record_of(
         refusal,
         status,
         disclosed: exchange.disclosed.take(),
-        subject: exchange
-            .subject
-            .take()
-            .zip(state.shared.subject_key.as_ref())
-            .map(|(id, key)| key.hash(&id)),
+        subjects: match &state.shared.subject_key {
+            Some(key) => exchange.subjects.iter().map(|id| key.hash(id)).collect(),
+            None => Vec::new(),
+        },
         file: exchange.file.take(),
     })
 }
