@@ -254,22 +254,21 @@ impl Transfers {
             .collect()
     }
 
-    /// Opens a write session at `offset` (which the caller checked against the record): raises
-    /// and stores the generation first, so nothing written in this session reuses a nonce.
+    /// Opens a write session at `offset` — the client's `Upload-Offset` — once the upload's
+    /// lock is taken: raises and stores the generation first, so nothing written in this
+    /// session reuses a nonce. The offset is checked again under the lock, since a session
+    /// ending meanwhile may have moved it (a retry sent while the broken request was still
+    /// storing its last bytes would otherwise write its bytes at the wrong place).
     /// `commit_as_it_goes` is false when the body carries a checksum: its bytes count only
     /// once the whole body is verified.
     pub fn begin(
         self: &Arc<Self>,
         id: &FileId,
+        offset: u64,
         now: u64,
         commit_as_it_goes: bool,
     ) -> Result<UploadWriter, TransferError> {
-        {
-            let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
-            if !writing.insert(id.to_string()) {
-                return Err(TransferError::Locked);
-            }
-        }
+        self.take(id.as_str())?;
         let guard = writer::WriteLock {
             transfers: self.clone(),
             id: id.to_string(),
@@ -278,6 +277,13 @@ impl Transfers {
         if record.is_complete() {
             // Delivered: not a byte more (and its retention is not restarted).
             return Err(tus::TusError::TooLarge { max: record.length }.into());
+        }
+        if record.offset != offset {
+            return Err(tus::TusError::OffsetConflict {
+                sent: offset,
+                actual: record.offset,
+            }
+            .into());
         }
         let key = self.keys.unwrap(&record.id, &record.key)?;
         record.generation = record
@@ -335,6 +341,17 @@ impl Transfers {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(id);
+    }
+
+    /// Takes upload `id`'s lock — held by a write session, or by a deletion — or says it is
+    /// taken (423).
+    fn take(&self, id: &str) -> Result<(), TransferError> {
+        let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        if writing.insert(id.to_owned()) {
+            Ok(())
+        } else {
+            Err(TransferError::Locked)
+        }
     }
 
     fn release(&self, id: &str) {
@@ -429,12 +446,24 @@ impl Transfers {
         Ok(record)
     }
 
-    /// Deletes file `id` (termination, or a sweep): the record and its wrapped key first, so
-    /// the segments are unreadable from that moment, then the segments.
+    /// Deletes file `id` (termination): the record and its wrapped key first, so the segments
+    /// are unreadable from that moment, then the segments. Refused (423) while a session writes
+    /// to it, which would otherwise store its record again — the upload back after its
+    /// termination — or a segment into the directory being removed.
     pub fn delete(&self, id: &FileId) -> Result<(), TransferError> {
+        let _held = self.hold(id.as_str())?;
         self.forget_running(id.as_str());
         self.store.remove(id)?;
         Ok(())
+    }
+
+    /// Holds upload `id`'s lock until the returned guard is dropped.
+    fn hold<'a>(&'a self, id: &'a str) -> Result<Held<'a>, TransferError> {
+        self.take(id)?;
+        Ok(Held {
+            transfers: self,
+            id,
+        })
     }
 
     /// Deletes every file whose time is up at `now`, returning what was deleted and why.
@@ -451,19 +480,16 @@ impl Transfers {
     ) -> Result<Vec<(FileRecord, Deletion)>, TransferError> {
         let mut deleted = Vec::new();
         for id in self.store.list()? {
+            // An upload being written right now is left to its session; one this sweep
+            // deletes is held, so no session begins on it meanwhile, and its record is read
+            // under the hold (a session ending just before may have completed it).
+            let Ok(_held) = self.hold(id.as_str()) else {
+                continue;
+            };
             let Ok(record) = self.record(&id) else {
                 continue;
             };
             if record.expires > now {
-                continue;
-            }
-            // An upload being written right now is left to its session.
-            if self
-                .writing
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .contains(&record.id)
-            {
                 continue;
             }
             let why = match (record.completed, record.acknowledged) {
@@ -540,6 +566,18 @@ impl FileReader {
             .get(from as usize..to as usize)
             .ok_or(CryptoError::Integrity)?
             .to_vec())
+    }
+}
+
+/// Upload `id`'s lock, held by a deletion (a session's is [`writer::WriteLock`]).
+struct Held<'a> {
+    transfers: &'a Transfers,
+    id: &'a str,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.transfers.release(self.id);
     }
 }
 

@@ -67,6 +67,17 @@ fn read_all(t: &Transfers, id: &FileId) -> Vec<u8> {
     out
 }
 
+/// A write session at the offset the upload stands at now, as a client that just asked.
+fn begin(
+    t: &Arc<Transfers>,
+    id: &FileId,
+    now: u64,
+    commit_as_it_goes: bool,
+) -> Result<UploadWriter, TransferError> {
+    let offset = t.record(id)?.offset;
+    t.begin(id, offset, now, commit_as_it_goes)
+}
+
 #[test]
 fn an_interrupted_upload_resumes_and_the_file_is_delivered_intact() {
     let f = fixture(&MasterKeys::generate_line("k1").unwrap());
@@ -75,7 +86,7 @@ fn an_interrupted_upload_resumes_and_the_file_is_delivered_intact() {
     let id = FileId::parse(&record.id).unwrap();
 
     // First session: 1.5 segments arrive, then the client goes away.
-    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    let mut w = begin(&f.transfers, &id, 1001, true).unwrap();
     let cut = SEGMENT_SIZE + SEGMENT_SIZE / 2;
     w.write(&data[..cut]).unwrap();
     let after = w.interrupted().unwrap();
@@ -84,15 +95,15 @@ fn an_interrupted_upload_resumes_and_the_file_is_delivered_intact() {
     assert_eq!(f.transfers.record(&id).unwrap().generation, 1);
 
     // A second session while one is open is refused.
-    let w = f.transfers.begin(&id, 1002, true).unwrap();
+    let w = begin(&f.transfers, &id, 1002, true).unwrap();
     assert!(matches!(
-        f.transfers.begin(&id, 1002, true),
+        begin(&f.transfers, &id, 1002, true),
         Err(TransferError::Locked)
     ));
     drop(w);
 
     // Resume from the offset, with a checksum of this body.
-    let mut w = f.transfers.begin(&id, 1003, false).unwrap();
+    let mut w = begin(&f.transfers, &id, 1003, false).unwrap();
     let checksum = tus::UploadChecksum {
         algorithm: tus::ChecksumAlgorithm::Sha256,
         digest: Sha256::digest(&data[cut..]).to_vec(),
@@ -123,15 +134,151 @@ fn an_interrupted_upload_resumes_and_the_file_is_delivered_intact() {
 }
 
 #[test]
+fn a_session_begun_at_an_offset_the_upload_has_left_is_refused() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let data = content(SEGMENT_SIZE + 100);
+    let record = f.transfers.create(upload(data.len() as u64)).unwrap();
+    let id = FileId::parse(&record.id).unwrap();
+    // A retry checked its Upload-Offset (0) while the broken request before it was still
+    // storing; that one then commits 100 bytes and lets go of the upload.
+    let mut broken = f.transfers.begin(&id, 0, 1001, true).unwrap();
+    broken.write(&data[..100]).unwrap();
+    broken.interrupted().unwrap();
+    let conflict = f.transfers.begin(&id, 0, 1002, true);
+    assert!(
+        matches!(
+            conflict,
+            Err(TransferError::Tus(tus::TusError::OffsetConflict {
+                sent: 0,
+                actual: 100
+            }))
+        ),
+        "{:?}",
+        conflict.err()
+    );
+    let record = f.transfers.record(&id).unwrap();
+    assert_eq!(
+        (record.offset, record.generation),
+        (100, 1),
+        "nothing written, no generation used"
+    );
+    // The refusal let go of the upload: the client resumes where it stands.
+    let mut w = f.transfers.begin(&id, 100, 1003, true).unwrap();
+    w.write(&data[100..]).unwrap();
+    w.finish(None, 1004, 10).unwrap();
+    assert_eq!(read_all(&f.transfers, &id), data);
+}
+
+#[test]
+fn an_upload_being_written_is_neither_terminated_nor_swept() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let data = content(100);
+    let record = f.transfers.create(upload(data.len() as u64)).unwrap();
+    let id = FileId::parse(&record.id).unwrap();
+    let mut w = begin(&f.transfers, &id, 1001, true).unwrap();
+    w.write(&data[..50]).unwrap();
+    assert!(matches!(
+        f.transfers.delete(&id),
+        Err(TransferError::Locked)
+    ));
+    // Past its expiry, but in a session's hands.
+    assert!(f.transfers.sweep(record.expires + 1).unwrap().is_empty());
+    w.interrupted().unwrap();
+    assert_eq!(
+        f.transfers.record(&id).unwrap().offset,
+        50,
+        "the session's bytes stand"
+    );
+    // Once the session is over, termination goes ahead — and holds the upload while it does.
+    f.transfers.delete(&id).unwrap();
+    assert!(matches!(
+        f.transfers.record(&id),
+        Err(TransferError::NotFound)
+    ));
+    assert!(matches!(
+        f.transfers.begin(&id, 50, 1002, true),
+        Err(TransferError::NotFound)
+    ));
+}
+
+/// A store whose next `put_segment` fails once when told to.
+struct FlakyStore {
+    inner: LocalStore,
+    fail_next_segment: std::sync::atomic::AtomicBool,
+}
+
+impl TransferStore for FlakyStore {
+    fn put_record(&self, id: &FileId, record: &[u8]) -> std::io::Result<()> {
+        self.inner.put_record(id, record)
+    }
+    fn get_record(&self, id: &FileId) -> std::io::Result<Option<Vec<u8>>> {
+        self.inner.get_record(id)
+    }
+    fn list(&self) -> std::io::Result<Vec<FileId>> {
+        self.inner.list()
+    }
+    fn put_segment(&self, id: &FileId, index: u64, sealed: &[u8]) -> std::io::Result<()> {
+        if self
+            .fail_next_segment
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.inner.put_segment(id, index, sealed)
+    }
+    fn get_segment(&self, id: &FileId, index: u64) -> std::io::Result<Option<Vec<u8>>> {
+        self.inner.get_segment(id, index)
+    }
+    fn remove(&self, id: &FileId) -> std::io::Result<()> {
+        self.inner.remove(id)
+    }
+}
+
+#[test]
+fn a_segment_that_fails_to_store_leaves_the_file_digest_true() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let flaky = Arc::new(FlakyStore {
+        inner: f.store.clone(),
+        fail_next_segment: false.into(),
+    });
+    let keys =
+        Arc::new(MasterKeys::parse(&MasterKeys::generate_line("k1").unwrap(), "test").unwrap());
+    let transfers = Arc::new(Transfers::new(flaky.clone(), keys));
+    let data = content(2 * SEGMENT_SIZE + 100);
+    let record = transfers.create(upload(data.len() as u64)).unwrap();
+    let id = FileId::parse(&record.id).unwrap();
+
+    // A frame of a segment and a half: the full segment fails to store, the half is never taken.
+    let mut w = begin(&transfers, &id, 1001, true).unwrap();
+    flaky
+        .fail_next_segment
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(w.write(&data[..SEGMENT_SIZE + SEGMENT_SIZE / 2]).is_err());
+    // The session ends as a broken body does: what was taken is stored now and counts.
+    let after = w.interrupted().unwrap();
+    assert_eq!(after.offset, SEGMENT_SIZE as u64);
+
+    let mut w = begin(&transfers, &id, 1002, true).unwrap();
+    w.write(&data[SEGMENT_SIZE..]).unwrap();
+    let done = w.finish(None, 1003, 10).unwrap();
+    assert_eq!(read_all(&transfers, &id), data);
+    assert_eq!(
+        done.sha256,
+        Some(STANDARD.encode(Sha256::digest(&data))),
+        "the digest recorded is the content's"
+    );
+}
+
+#[test]
 fn a_body_that_fails_its_checksum_is_not_kept() {
     let f = fixture(&MasterKeys::generate_line("k1").unwrap());
     let data = content(1000);
     let record = f.transfers.create(upload(1000)).unwrap();
     let id = FileId::parse(&record.id).unwrap();
-    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    let mut w = begin(&f.transfers, &id, 1001, true).unwrap();
     w.write(&data[..300]).unwrap();
     w.finish(None, 1001, 10).unwrap();
-    let mut w = f.transfers.begin(&id, 1002, false).unwrap();
+    let mut w = begin(&f.transfers, &id, 1002, false).unwrap();
     let wrong = tus::UploadChecksum {
         algorithm: tus::ChecksumAlgorithm::Sha256,
         digest: vec![0; 32],
@@ -144,7 +291,7 @@ fn a_body_that_fails_its_checksum_is_not_kept() {
     ));
     assert_eq!(f.transfers.record(&id).unwrap().offset, 300);
     // The right bytes then complete it.
-    let mut w = f.transfers.begin(&id, 1004, true).unwrap();
+    let mut w = begin(&f.transfers, &id, 1004, true).unwrap();
     assert!(w.write(&[0; 701]).is_err(), "past the declared length");
     w.write(&data[300..]).unwrap();
     let done = w.finish(None, 1005, 10).unwrap();
@@ -159,7 +306,7 @@ fn a_flipped_bit_on_disk_is_detected() {
     let data = content(5000);
     let record = f.transfers.create(upload(5000)).unwrap();
     let id = FileId::parse(&record.id).unwrap();
-    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    let mut w = begin(&f.transfers, &id, 1001, true).unwrap();
     w.write(&data).unwrap();
     w.finish(None, 1002, 10).unwrap();
     let path = f.store.segment_path(&id, 0);
@@ -184,13 +331,13 @@ fn expiry_acknowledgement_and_sweeping() {
         Err(TransferError::Gone)
     ));
     assert!(matches!(
-        f.transfers.begin(&open_id, 2000, true),
+        begin(&f.transfers, &open_id, 2000, true),
         Err(TransferError::Gone)
     ));
 
     let done = f.transfers.create(upload(3)).unwrap();
     let done_id = FileId::parse(&done.id).unwrap();
-    let mut w = f.transfers.begin(&done_id, 1001, true).unwrap();
+    let mut w = begin(&f.transfers, &done_id, 1001, true).unwrap();
     w.write(b"abc").unwrap();
     w.finish(None, 1001, 5000).unwrap();
     let acked = f.transfers.acknowledge(&done_id, 1100, 60).unwrap();
@@ -219,7 +366,7 @@ fn rotation_rewraps_data_keys_without_touching_segments() {
     let f = fixture(&old);
     let record = f.transfers.create(upload(4)).unwrap();
     let id = FileId::parse(&record.id).unwrap();
-    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    let mut w = begin(&f.transfers, &id, 1001, true).unwrap();
     w.write(b"data").unwrap();
     w.finish(None, 1001, 5000).unwrap();
     let segment = std::fs::read(f.store.segment_path(&id, 0)).unwrap();
@@ -257,7 +404,7 @@ fn after_a_restart_completion_reads_the_file_back_for_its_digest() {
     let data = content(SEGMENT_SIZE + 999);
     let record = f.transfers.create(upload(data.len() as u64)).unwrap();
     let id = FileId::parse(&record.id).unwrap();
-    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    let mut w = begin(&f.transfers, &id, 1001, true).unwrap();
     w.write(&data[..SEGMENT_SIZE + 1]).unwrap();
     w.interrupted().unwrap();
     // A new process: nothing in memory, only the store.
@@ -265,7 +412,7 @@ fn after_a_restart_completion_reads_the_file_back_for_its_digest() {
         Arc::new(f.store.clone()),
         Arc::new(MasterKeys::parse(&ring, "t").unwrap()),
     ));
-    let mut w = restarted.begin(&id, 1002, true).unwrap();
+    let mut w = begin(&restarted, &id, 1002, true).unwrap();
     w.write(&data[SEGMENT_SIZE + 1..]).unwrap();
     let done = w.finish(None, 1003, 10).unwrap();
     assert_eq!(done.sha256, Some(STANDARD.encode(Sha256::digest(&data))));
@@ -282,14 +429,14 @@ fn a_segment_rewritten_on_resume_is_sealed_under_a_new_generation() {
         let bytes = std::fs::read(f.store.segment_path(&id, index)).unwrap();
         u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]])
     };
-    let mut w = f.transfers.begin(&id, 1001, true).unwrap();
+    let mut w = begin(&f.transfers, &id, 1001, true).unwrap();
     w.write(&data[..SEGMENT_SIZE + 10]).unwrap();
     w.interrupted().unwrap();
     assert_eq!((generation(0), generation(1)), (1, 1));
     let first = std::fs::read(f.store.segment_path(&id, 1)).unwrap();
     // A session that stores nothing still uses up its generation (it was recorded first).
-    drop(f.transfers.begin(&id, 1002, true).unwrap());
-    let mut w = f.transfers.begin(&id, 1003, true).unwrap();
+    drop(begin(&f.transfers, &id, 1002, true).unwrap());
+    let mut w = begin(&f.transfers, &id, 1003, true).unwrap();
     w.write(&data[SEGMENT_SIZE + 10..]).unwrap();
     w.finish(None, 1004, 10).unwrap();
     assert_eq!(generation(0), 1, "a full segment is never rewritten");

@@ -137,12 +137,14 @@ impl UploadWriter {
         if let Some(h) = &mut self.hasher {
             h.update(data);
         }
-        if let Some(running) = &mut self.running {
-            running.update(data);
-        }
         while !data.is_empty() {
             let take = (SEGMENT_SIZE - self.buffer.len()).min(data.len());
             self.buffer.extend_from_slice(&data[..take]);
+            // The file's running digest covers exactly the bytes taken: a segment failing to
+            // store below leaves the rest of `data` untaken, and the digest must not cover it.
+            if let Some(running) = &mut self.running {
+                running.update(&data[..take]);
+            }
             self.written += take as u64;
             self.dirty = true;
             data = &data[take..];

@@ -59,7 +59,7 @@ fn rotate_key_rewraps_every_data_key_without_touching_the_files() {
         })
         .expect("create");
     let id = FileId::parse(&record.id).expect("id");
-    let mut writer = transfers.begin(&id, 2, true).expect("begin");
+    let mut writer = transfers.begin(&id, 0, 2, true).expect("begin");
     writer.write(b"hello world").expect("write");
     writer.finish(None, 3, 1000).expect("finish");
     let segment = store.get_segment(&id, 0).expect("read").expect("segment");

@@ -338,7 +338,10 @@ async fn append(
     let service = call.transfer.service.clone();
     let id = FileId::parse(&record.id).ok_or_else(|| store_error(TransferError::NotFound))?;
     let verified = checksum.is_some();
-    let mut writer = blocking(move || service.begin(&id, now(), !verified))
+    // At the offset the client's request was checked against (and, for a creation with
+    // upload, 0); `begin` checks it again under the upload's lock.
+    let offset = record.offset;
+    let mut writer = blocking(move || service.begin(&id, offset, now(), !verified))
         .await
         .map_err(store_error)?;
     if let Some(checksum) = &checksum {
