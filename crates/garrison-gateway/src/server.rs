@@ -496,6 +496,22 @@ impl GatewayState {
                 self.config_path.display()
             )));
         }
+        // A transfer service's store and keys are opened once (see `transfer::OpenStores`): a
+        // reload moving a service to another store would leave the old one unswept, and a new
+        // key ring would not be used.
+        for t in &config.transfers {
+            if let Some(old) = (current.config.transfer_stores.iter()).find(|o| o.name == t.name)
+                && (old.store != t.store
+                    || old.master_keys_file != t.master_keys_file
+                    || old.current_key != t.master_keys.current_id())
+            {
+                return Err(ReloadError::NeedsRestart(format!(
+                    "{}: transfers: changing the store or master keys of transfer service {:?} needs a restart",
+                    self.config_path.display(),
+                    t.name
+                )));
+            }
+        }
         if config.admin.listen != current.config.admin {
             return Err(ReloadError::NeedsRestart(format!(
                 "{}: admin.listen: moving the admin listener needs a restart",

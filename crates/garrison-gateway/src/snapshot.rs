@@ -319,6 +319,37 @@ pub struct ConfigSummary {
     pub audit: Option<garrison_config::AuditSettings>,
     /// The control-plane settings (the store is opened once, at start).
     pub control_plane: Option<garrison_config::ControlPlaneSettings>,
+    /// Each transfer service's name, store and master-key file and current key id (opened
+    /// once: changing them needs a restart).
+    pub transfer_stores: Vec<TransferStoreSummary>,
+}
+
+/// What a reload may not change of a transfer service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferStoreSummary {
+    /// The service's name.
+    pub name: String,
+    /// Its store's directory.
+    pub store: std::path::PathBuf,
+    /// Its key-ring file.
+    pub master_keys_file: std::path::PathBuf,
+    /// The id of its current master key.
+    pub current_key: String,
+}
+
+impl TransferStoreSummary {
+    fn of(config: &Config) -> Vec<Self> {
+        config
+            .transfers
+            .iter()
+            .map(|t| TransferStoreSummary {
+                name: t.name.clone(),
+                store: t.store.clone(),
+                master_keys_file: t.master_keys_file.clone(),
+                current_key: t.master_keys.current_id().to_owned(),
+            })
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -590,6 +621,7 @@ impl Snapshot {
                 admin: config.admin.listen,
                 audit: config.audit.clone(),
                 control_plane: config.control_plane.clone(),
+                transfer_stores: TransferStoreSummary::of(config),
             }),
             clock,
             store_revision: store.map(|v| v.revision),

@@ -70,12 +70,44 @@ pub trait TransferStore: Send + Sync + 'static {
 /// One directory per file under `<root>/files/`: `record.json` and one `<index>.seg` per
 /// segment. Writes go to a temporary file that is fsync'd, renamed over the old one, and the
 /// directory fsync'd.
+///
+/// One process at a time: the store holds an exclusive lock on `<root>/store.lock` while
+/// open (clones share it), as two writers — a gateway and `rotate-key`, or two transfer
+/// services given one directory — would overwrite each other's records.
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// Released by the OS when the process dies, so a crash never leaves a stale lock.
+    _lock: std::sync::Arc<fs::File>,
 }
 
 const RECORD: &str = "record.json";
+const LOCK: &str = "store.lock";
+
+/// Takes the store's lock, or says who may hold it.
+fn lock(root: &Path) -> io::Result<fs::File> {
+    let path = root.join(LOCK);
+    let mut options = fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            format!(
+                "{} is locked: the store is open elsewhere (a running gateway, or another \
+                 transfer service given the same directory)",
+                path.display()
+            ),
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
 
 impl LocalStore {
     /// Opens (creating it if needed) the store at `root`. The directories are created
@@ -84,8 +116,10 @@ impl LocalStore {
         let files = root.join("files");
         create_private_dir(root)?;
         create_private_dir(&files)?;
+        let lock = lock(root)?;
         Ok(LocalStore {
             root: root.to_owned(),
+            _lock: std::sync::Arc::new(lock),
         })
     }
 
@@ -219,6 +253,25 @@ mod tests {
         ));
         LocalStore::open(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn a_store_is_open_in_one_place_at_a_time() {
+        let root = temp();
+        let store = LocalStore::open(&root).unwrap();
+        let again = LocalStore::open(&root).unwrap_err();
+        assert_eq!(again.kind(), io::ErrorKind::ResourceBusy);
+        assert!(
+            again.to_string().contains("store.lock is locked"),
+            "{again}"
+        );
+        // A clone shares the lock; once every handle is gone the store opens again.
+        let clone = store.clone();
+        drop(store);
+        assert!(LocalStore::open(&root).is_err());
+        drop(clone);
+        LocalStore::open(&root).unwrap();
+        let _ = fs::remove_dir_all(&root);
     }
 
     #[test]

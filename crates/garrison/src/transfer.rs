@@ -18,7 +18,8 @@ pub(crate) enum TransferCommand {
     },
     /// Re-wrap every file's data key under the current (first) master key of each transfer
     /// service of a configuration. Files are not rewritten; afterwards the old keys can be
-    /// removed from the key ring. Run it with the gateway stopped, or restart it afterwards.
+    /// removed from the key ring. Run it with the gateway stopped: it refuses a store that a
+    /// running gateway holds.
     RotateKey {
         /// The configuration file.
         #[arg(long)]

@@ -70,6 +70,12 @@ fn rotate_key_rewraps_every_data_key_without_touching_the_files() {
     assert!(new_line.starts_with("new-2 "));
     std::fs::write(dir.join("master-keys"), format!("{new_line}{old_line}")).expect("keys");
     let config_arg = config.to_str().expect("path");
+    // Not beside a process that has the store open (a running gateway): both would write
+    // the records.
+    let (ok, _, err) = run(&["transfer", "rotate-key", "--config", config_arg]);
+    assert!(!ok);
+    assert!(err.contains("the store is open elsewhere"), "{err}");
+    drop((transfers, store));
     let (ok, out, err) = run(&["transfer", "rotate-key", "--config", config_arg]);
     assert!(ok, "{err}");
     assert!(
@@ -82,6 +88,7 @@ fn rotate_key_rewraps_every_data_key_without_touching_the_files() {
         out.contains("evidence: 0 data key(s)"),
         "a second run has nothing to do: {out}"
     );
+    let store = LocalStore::open(&dir.join("store")).expect("store");
     assert_eq!(
         store.get_segment(&id, 0).expect("read").expect("segment"),
         segment,

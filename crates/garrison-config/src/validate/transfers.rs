@@ -3,6 +3,7 @@
 //! itself — there is no upstream.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,6 +67,9 @@ pub(super) fn resolve_transfers(
     routes: &mut Vec<Route>,
 ) -> Vec<Transfer> {
     let mut out = Vec::new();
+    // Each service's store is its own: inboxes are named per service, so a shared store would
+    // let one service's inbox owner read files sent to another's inbox of the same name.
+    let mut stores: Vec<(PathBuf, &str)> = Vec::new();
     for (i, t) in raw.iter().enumerate() {
         let at = format!("transfers[{i}]");
         c.name(&t.name, &format!("{at}.name"), group_names);
@@ -84,6 +88,18 @@ pub(super) fn resolve_transfers(
         }
         let host = host(c, &t.host, &format!("{at}.host"));
         let store = c.base.join(t.store.as_str());
+        // Paths compare by component, so `store` and `./store` are the same; the store's lock
+        // file catches any other way of naming one directory twice when it is opened.
+        if let Some((_, other)) = stores.iter().find(|(s, _)| *s == store) {
+            c.fail(
+                &t.store,
+                format!("{at}.store"),
+                format!(
+                    "transfer service {other:?} has this store already: each service needs a directory of its own"
+                ),
+            );
+        }
+        stores.push((store.clone(), t.name.as_str()));
         let master_keys_file = c.base.join(t.master_keys.as_str());
         let master_keys = match garrison_transfer::MasterKeys::load(&master_keys_file) {
             Ok(keys) => Some(Arc::new(keys)),

@@ -115,6 +115,31 @@ fn a_transfer_service_becomes_five_routes_and_its_entitlements() {
 }
 
 #[test]
+fn two_transfer_services_may_not_share_a_store() {
+    let yaml = format!(
+        "{TRANSFER}  - name: evidence-2
+    base_path: /files/v2
+    store: ./store
+    master_keys: master-keys
+    document_types: [fit-note]
+    max_size: 1024
+    retention: 1d
+    inboxes:
+      - name: pip-decisions
+        owner: decisions
+"
+    );
+    let (_s, file, problems) = refused("transfer-shared-store", &yaml, KEY_LINE);
+    assert_only(
+        &problems,
+        &file,
+        position(&yaml, "./store"),
+        "transfers[1].store",
+        &["transfer service \"evidence\" has this store already"],
+    );
+}
+
+#[test]
 fn an_inbox_owner_must_be_a_consumer() {
     let yaml = transfer_mistake("        owner: decisions\n", "        owner: decisons\n");
     let (_s, file, problems) = refused("transfer-owner", &yaml, KEY_LINE);

@@ -32,6 +32,27 @@ async fn an_expired_upload_is_gone() {
 }
 
 #[tokio::test]
+async fn a_reload_may_not_move_a_transfer_service_to_another_store() {
+    let h = Harness::start(setup("1h", "1h")).await;
+    let config = std::fs::read_to_string(h.config_path()).expect("config");
+    std::fs::write(
+        h.config_path(),
+        config.replace("store: transfers", "store: elsewhere"),
+    )
+    .expect("write");
+    let error = h.gateway.reload().expect_err("needs a restart");
+    assert!(
+        error.to_string().contains(
+            "changing the store or master keys of transfer service \"evidence\" needs a restart"
+        ),
+        "{error}"
+    );
+    // The service goes on over its store.
+    let path = create(&h, "alice", 10, "bob-inbox").await;
+    assert_eq!(patch(&h, &path, 0, b"0123456789").await.status(), 204);
+}
+
+#[tokio::test]
 async fn a_restart_mid_upload_loses_nothing_acknowledged_and_deletions_are_audited() {
     let h = Harness::start(setup("1h", "1s")).await;
     let data = content(2 * SEGMENT + 5);
