@@ -156,6 +156,15 @@ async fn handle(
             }
         }
         (&Method::GET, "/admin/audit") => {
+            // Who looked at whose data is itself personal data: never open to whoever can reach
+            // the admin address, as a reload is when no token is configured.
+            if state.snapshot.load().admin_token.is_none() {
+                record_change(&state, peer, "searchAudit", Some("RESOURCE_FORBIDDEN"), None).await;
+                return problem(
+                    ProblemCode::ResourceForbidden,
+                    "Audit searches need an admin token (admin.token_digest) to be configured.",
+                );
+            }
             if let Err((code, refused)) = authorise(&state, &request) {
                 record_change(&state, peer, "searchAudit", Some(code), None).await;
                 return *refused;
@@ -397,7 +406,7 @@ async fn subject_access(
         record_change(state, peer, OPERATION, Some("RESOURCE_FORBIDDEN"), None).await;
         return problem(
             ProblemCode::ResourceForbidden,
-            "Subject-access reports need an admin token (admin.token) to be configured.",
+            "Subject-access reports need an admin token (admin.token_digest) to be configured.",
         );
     }
     if let Err((code, refused)) = authorise(state, &request) {

@@ -249,6 +249,28 @@ async fn the_admin_api_searches_the_audit_trail_for_the_token_holder_only() {
     .await;
     assert_eq!(status, 400);
     assert!(body.contains("limit: expected 1 to 1000"), "{body}");
+
+    // Without an admin token configured, reloading is open to whoever reaches the admin
+    // address; searching the trail and reporting on a person are not.
+    let config = std::fs::read_to_string(h.config_path()).expect("config");
+    let open: String = config
+        .lines()
+        .filter(|l| !l.contains("token_digest"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(h.config_path(), open).expect("write");
+    h.gateway.reload().expect("reload");
+    let (status, body) = admin(admin_addr, "GET", "/admin/audit", None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("need an admin token"), "{body}");
+    let (status, _) = admin(
+        admin_addr,
+        "POST",
+        "/admin/audit/subject-access",
+        Some("anything"),
+    )
+    .await;
+    assert_eq!(status, 403);
 }
 
 /// A client that resets its HTTP/2 stream while the upstream works drops the gateway's service
