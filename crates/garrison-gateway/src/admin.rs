@@ -159,7 +159,14 @@ async fn handle(
             // Who looked at whose data is itself personal data: never open to whoever can reach
             // the admin address, as a reload is when no token is configured.
             if state.snapshot.load().admin_token.is_none() {
-                record_change(&state, peer, "searchAudit", Some("RESOURCE_FORBIDDEN"), None).await;
+                record_change(
+                    &state,
+                    peer,
+                    "searchAudit",
+                    Some("RESOURCE_FORBIDDEN"),
+                    None,
+                )
+                .await;
                 return problem(
                     ProblemCode::ResourceForbidden,
                     "Audit searches need an admin token (admin.token_digest) to be configured.",

@@ -35,6 +35,9 @@ pub enum TransferError {
     /// Another request is writing to this upload right now.
     #[error("another request is writing to this upload")]
     Locked,
+    /// The sender, or the service, has as many write sessions open as it may.
+    #[error("too many uploads are being written at once; retry shortly")]
+    Busy,
     /// The request broke a protocol rule.
     #[error(transparent)]
     Tus(#[from] tus::TusError),
@@ -138,12 +141,30 @@ impl Deletion {
     }
 }
 
+/// Most write sessions one sender may have open at once: each holds a segment's buffer
+/// (1 MiB) for as long as its body keeps arriving, however slowly.
+pub const MAX_SESSIONS_PER_SENDER: usize = 8;
+
+/// Most write sessions open at once in one service, whoever sends.
+pub const MAX_SESSIONS: usize = 64;
+
+/// What is being written now.
+#[derive(Default)]
+struct Writing {
+    /// Uploads with a write session or a deletion in progress: one at a time per upload.
+    uploads: HashSet<String>,
+    /// Open write sessions by sender.
+    senders: std::collections::HashMap<String, usize>,
+    /// Open write sessions in all.
+    sessions: usize,
+}
+
 /// Uploads, inboxes and their encrypted storage.
 pub struct Transfers {
     store: Arc<dyn TransferStore>,
     keys: Arc<MasterKeys>,
-    /// Uploads with a write session open: one at a time per upload.
-    writing: Mutex<HashSet<String>>,
+    /// Uploads with a write session (or a deletion) in progress, and the sessions by sender.
+    writing: Mutex<Writing>,
     /// For uploads in progress in this process: the SHA-256 of their content so far, and the
     /// offset it covers, so that completion need not read the file back. Lost on a restart
     /// (completion then reads every segment back).
@@ -164,7 +185,7 @@ impl Transfers {
         Transfers {
             store,
             keys,
-            writing: Mutex::new(HashSet::new()),
+            writing: Mutex::new(Writing::default()),
             running: Mutex::new(std::collections::HashMap::new()),
         }
     }
@@ -269,9 +290,10 @@ impl Transfers {
         commit_as_it_goes: bool,
     ) -> Result<UploadWriter, TransferError> {
         self.take(id.as_str())?;
-        let guard = writer::WriteLock {
+        let mut guard = writer::WriteLock {
             transfers: self.clone(),
             id: id.to_string(),
+            sender: None,
         };
         let mut record = self.upload(id, now)?;
         if record.is_complete() {
@@ -285,6 +307,11 @@ impl Transfers {
             }
             .into());
         }
+        self.admit(&record.sender)?;
+        guard.sender = Some(record.sender.clone());
+        // The session may not outlive the upload: a body trickling in must stop at expiry.
+        let deadline = std::time::Instant::now()
+            + std::time::Duration::from_secs(record.expires.saturating_sub(now));
         let key = self.keys.unwrap(&record.id, &record.key)?;
         record.generation = record
             .generation
@@ -324,6 +351,7 @@ impl Transfers {
                 prefix,
                 commit_as_it_goes,
                 running,
+                deadline,
             },
         ))
     }
@@ -347,7 +375,7 @@ impl Transfers {
     /// taken (423).
     fn take(&self, id: &str) -> Result<(), TransferError> {
         let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
-        if writing.insert(id.to_owned()) {
+        if writing.uploads.insert(id.to_owned()) {
             Ok(())
         } else {
             Err(TransferError::Locked)
@@ -358,7 +386,33 @@ impl Transfers {
         self.writing
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .uploads
             .remove(id);
+    }
+
+    /// Counts a write session of `sender`, or says the sender (or the service) has as many
+    /// open as it may: slow bodies must not hold every buffer the service can give.
+    fn admit(&self, sender: &str) -> Result<(), TransferError> {
+        let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        let open = writing.senders.get(sender).copied().unwrap_or(0);
+        if open >= MAX_SESSIONS_PER_SENDER || writing.sessions >= MAX_SESSIONS {
+            return Err(TransferError::Busy);
+        }
+        writing.senders.insert(sender.to_owned(), open + 1);
+        writing.sessions += 1;
+        Ok(())
+    }
+
+    /// A write session of `sender` ended.
+    fn discharge(&self, sender: &str) {
+        let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        writing.sessions = writing.sessions.saturating_sub(1);
+        if let Some(open) = writing.senders.get_mut(sender) {
+            *open -= 1;
+            if *open == 0 {
+                writing.senders.remove(sender);
+            }
+        }
     }
 
     fn read_segment(

@@ -201,6 +201,45 @@ fn an_upload_being_written_is_neither_terminated_nor_swept() {
     ));
 }
 
+#[test]
+fn a_sender_may_write_so_many_uploads_at_once() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let open = |sender: &str| {
+        let record = f
+            .transfers
+            .create(NewUpload {
+                sender: sender.into(),
+                ..upload(10)
+            })
+            .unwrap();
+        let id = FileId::parse(&record.id).unwrap();
+        (id.clone(), begin(&f.transfers, &id, 1001, true))
+    };
+    let mut sessions: Vec<UploadWriter> = (0..MAX_SESSIONS_PER_SENDER)
+        .map(|_| open("trickler").1.unwrap())
+        .collect();
+    let (refused, result) = open("trickler");
+    assert!(matches!(result, Err(TransferError::Busy)), "{result:?}");
+    // The refusal holds nothing: another sender is served, and so is the trickler once one of
+    // its sessions ends — on the very upload it was refused.
+    open("someone-else").1.unwrap();
+    sessions.pop();
+    begin(&f.transfers, &refused, 1002, true).unwrap();
+}
+
+#[test]
+fn a_session_takes_nothing_once_its_upload_has_expired() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let record = f.transfers.create(upload(100)).unwrap();
+    let id = FileId::parse(&record.id).unwrap();
+    let mut w = begin(&f.transfers, &id, 1001, true).unwrap();
+    w.write(b"early").unwrap();
+    // The upload's expiry comes while its body is still arriving.
+    w.deadline = std::time::Instant::now();
+    assert!(matches!(w.write(b"late"), Err(TransferError::Gone)));
+    assert_eq!(w.received(), 5);
+}
+
 /// A store whose next `put_segment` fails once when told to.
 struct FlakyStore {
     inner: LocalStore,

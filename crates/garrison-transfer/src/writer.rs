@@ -21,10 +21,15 @@ const COMMIT_EVERY: u64 = 8;
 pub(crate) struct WriteLock {
     pub(crate) transfers: Arc<Transfers>,
     pub(crate) id: String,
+    /// Whose session it is, once counted against the sender's sessions.
+    pub(crate) sender: Option<String>,
 }
 
 impl Drop for WriteLock {
     fn drop(&mut self) {
+        if let Some(sender) = &self.sender {
+            self.transfers.discharge(sender);
+        }
         self.transfers.release(&self.id);
     }
 }
@@ -37,6 +42,8 @@ pub(crate) struct SessionStart {
     pub(crate) prefix: Vec<u8>,
     pub(crate) commit_as_it_goes: bool,
     pub(crate) running: Option<digest::Context>,
+    /// When the upload expires: the session takes nothing after it.
+    pub(crate) deadline: std::time::Instant,
 }
 
 /// An open write session. Holds at most one segment of plaintext in memory.
@@ -59,6 +66,8 @@ pub struct UploadWriter {
     hasher: Option<digest::Context>,
     /// SHA-256 of the whole content up to `written`, when known (see `Transfers::running`).
     running: Option<digest::Context>,
+    /// When the upload expires (see [`SessionStart::deadline`]).
+    pub(crate) deadline: std::time::Instant,
 }
 
 impl std::fmt::Debug for UploadWriter {
@@ -83,6 +92,7 @@ impl UploadWriter {
             mut prefix,
             commit_as_it_goes,
             running,
+            deadline,
         } = start;
         prefix.reserve_exact(SEGMENT_SIZE - prefix.len());
         UploadWriter {
@@ -98,6 +108,7 @@ impl UploadWriter {
             commit_as_it_goes,
             hasher: None,
             running,
+            deadline,
         }
     }
 
@@ -126,8 +137,12 @@ impl UploadWriter {
     }
 
     /// Takes `data`, storing each segment it fills. Refuses bytes past the upload's length
-    /// (413).
+    /// (413), and any once the upload has expired (410: its session would otherwise go on as
+    /// long as its body trickled in, past the sweep that deletes it).
     pub fn write(&mut self, mut data: &[u8]) -> Result<(), TransferError> {
+        if std::time::Instant::now() >= self.deadline {
+            return Err(TransferError::Gone);
+        }
         if self.written + data.len() as u64 > self.record.length {
             return Err(TusError::TooLarge {
                 max: self.record.length,

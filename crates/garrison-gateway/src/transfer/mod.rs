@@ -224,6 +224,10 @@ pub(crate) fn store_error(error: TransferError) -> GatewayError {
             ProblemCode::UploadLocked,
             "Another request is writing to this upload; retry when it has finished.",
         ),
+        TransferError::Busy => GatewayError::downstream(
+            ProblemCode::MessageThrottledOut,
+            "Too many uploads are being written at once; retry when one has finished.",
+        ),
         TransferError::Tus(e) => {
             let code = match e {
                 TusError::UnsupportedVersion => ProblemCode::TusVersionUnsupported,

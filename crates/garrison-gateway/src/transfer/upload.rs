@@ -202,20 +202,32 @@ async fn create(
         .await
         .map_err(store_error)?;
     exchange.file = Some(facts(&record));
+    let location = header_value(format!("{}/uploads/{}", call.transfer.base_path, record.id));
     let record = if has_body || length == 0 {
-        let (record, outcome) =
-            append(call, &record, request.into_body(), checksum, exchange).await?;
-        outcome?;
-        record
+        let failed = match append(call, &record, request.into_body(), checksum, exchange).await {
+            Ok((record, Ok(()))) => Ok(record),
+            Ok((record, Err(e))) => Err((record, e)),
+            Err(e) => Err((record, e)),
+        };
+        match failed {
+            Ok(record) => record,
+            // The upload exists whatever became of its body: the refusal says where, and from
+            // which offset to resume, or the client could neither resume nor end it.
+            Err((record, e)) => {
+                exchange.refused = Some((e.code.as_str(), e.side));
+                let mut response = e.into_response(&exchange.request_id);
+                let headers = response.headers_mut();
+                headers.insert(header::LOCATION, location);
+                write_state(headers, &record);
+                return Ok(response);
+            }
+        }
     } else {
         record
     };
     let mut response = empty(201);
     let headers = response.headers_mut();
-    headers.insert(
-        header::LOCATION,
-        header_value(format!("{}/uploads/{}", call.transfer.base_path, record.id)),
-    );
+    headers.insert(header::LOCATION, location);
     write_state(headers, &record);
     Ok(response)
 }

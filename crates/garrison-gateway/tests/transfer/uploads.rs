@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::common::{Harness, assert_problem};
 use crate::support::{
     BASE, SEGMENT, acknowledge, all_stored_bytes, assert_upload_offset, bob_file, content, create,
-    delete_as, files_dir, head_as, offset, patch, patch_with_checksum, send, start,
+    delete_as, files_dir, head_as, metadata, offset, patch, patch_with_checksum, send, start,
 };
 
 #[tokio::test]
@@ -204,6 +204,44 @@ async fn an_upload_in_pieces_with_checksums_conflicts_and_termination() {
     // Acknowledged, then deleted by the sweep (here after 0s, at the next sweep).
     let r = acknowledge(&h, &file_path).await;
     assert_eq!(r.status(), 204);
+}
+
+/// A creation-with-upload whose body is refused still created the upload: the refusal says
+/// where it is and from which offset to resume, and the client finishes it there.
+#[tokio::test]
+async fn a_refused_creation_body_leaves_the_upload_resumable() {
+    let h = start().await;
+    let data = content(1000);
+    let wrong = format!("sha256 {}", STANDARD.encode(Sha256::digest(b"other")));
+    let r = send(
+        &h,
+        "alice",
+        "POST",
+        &format!("{BASE}/uploads"),
+        &[
+            ("upload-length", &data.len().to_string()),
+            (
+                "upload-metadata",
+                &metadata("bob-inbox", "medical-assessment"),
+            ),
+            ("content-type", "application/offset+octet-stream"),
+            ("upload-checksum", &wrong),
+        ],
+        data.clone(),
+    )
+    .await;
+    assert_problem(&r, 460, "CHECKSUM_MISMATCH");
+    assert_eq!(r.headers()["tus-resumable"], "1.0.0");
+    assert_upload_offset(&r, 0);
+    let path = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(path.starts_with(&format!("{BASE}/uploads/")), "{path}");
+    assert_eq!(head_as(&h, "alice", &path).await.status(), 200);
+    let r = patch(&h, &path, 0, &data).await;
+    assert_eq!(r.status(), 204, "{}", String::from_utf8_lossy(r.body()));
+    assert_upload_offset(&r, data.len());
 }
 
 /// A `GET` of the inbox file at `file_path` as bob, for the byte `range`.
