@@ -11,11 +11,23 @@ use crate::segment::{self, Segment};
 use crate::{AuditError, Timestamp};
 
 /// Removes, oldest first, every segment whose last entry is older than `cutoff`; never the
-/// newest segment (the writer appends to it), and never a segment after one that is kept, so
-/// the remainder is one contiguous chain. Returns the removed files.
+/// newest segment holding an entry (the writer appends to it — or, after a crash in the
+/// middle of a roll left an empty segment behind it, continues the chain from it), and never a
+/// segment after one that is kept, so the remainder is one contiguous chain. Returns the
+/// removed files.
 pub fn remove_segments_before(dir: &Path, cutoff: Timestamp) -> Result<Vec<PathBuf>, AuditError> {
-    let segments = segment::list(dir)?;
+    let mut segments = segment::list(dir)?;
     let mut removed = Vec::new();
+    // Keep everything from the newest segment with anything in it on: the empty files after
+    // it are what a crash while starting a segment leaves.
+    while let Some(last) = segments.last()
+        && std::fs::metadata(&last.path)
+            .map_err(|e| AuditError::io(&last.path, e))?
+            .len()
+            == 0
+    {
+        segments.pop();
+    }
     let Some((_newest, older)) = segments.split_last() else {
         return Ok(removed);
     };

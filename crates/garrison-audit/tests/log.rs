@@ -615,3 +615,56 @@ fn the_last_page_of_a_search_holds_only_the_page() {
     assert_eq!(page(0), (Vec::new(), true));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A crash between creating a segment and writing its anchor leaves an empty file after the
+/// last segment: nothing in it was acknowledged, so the store is intact (and says so), retention
+/// keeps the segment the chain goes on from, and the writer carries on from there at reopen.
+#[test]
+fn an_empty_segment_left_by_a_crash_mid_roll_breaks_nothing() {
+    let dir = temp_dir("empty-last-segment");
+    let options = || AuditLogOptions {
+        segment_max_bytes: 2500,
+        checkpoint_max_age: std::time::Duration::from_secs(3600),
+        ..Default::default()
+    };
+    runtime().block_on(async {
+        let log = AuditLog::open(&dir, options()).await.unwrap();
+        for i in 0..12 {
+            log.append(record_at(i, "2020-06-01T10:00:00Z"))
+                .await
+                .unwrap();
+        }
+        log.close().await.unwrap();
+    });
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("segment-") && n.ends_with(".jsonl"))
+        .collect();
+    names.sort();
+    let last: u64 = names.last().unwrap()["segment-".len()..][..8]
+        .parse()
+        .unwrap();
+    std::fs::File::create(dir.join(format!("segment-{:08}.jsonl", last + 1))).unwrap();
+
+    let before = verify(&dir, &public_key(&dir)).unwrap();
+    assert!(before.is_ok(), "{:?}", before.problem);
+    assert!(before.empty_last_segment);
+    assert!(before.summary().contains("the newest segment is empty"));
+    // Every record is older than the cutoff, yet the segment the chain continues from stays.
+    remove_segments_before(&dir, Timestamp::parse("2030-01-01").unwrap()).unwrap();
+    let kept = verify(&dir, &public_key(&dir)).unwrap();
+    assert!(kept.is_ok(), "{:?}", kept.problem);
+    assert_eq!(kept.last_seq, before.last_seq);
+
+    runtime().block_on(async {
+        let log = AuditLog::open(&dir, options()).await.unwrap();
+        log.append(record(12, "dvla", None)).await.unwrap();
+        log.close().await.unwrap();
+    });
+    let after = verify(&dir, &public_key(&dir)).unwrap();
+    assert!(after.is_ok(), "{:?}", after.problem);
+    assert!(!after.empty_last_segment);
+    assert!(after.last_seq > before.last_seq);
+    std::fs::remove_dir_all(&dir).ok();
+}
