@@ -141,13 +141,15 @@ impl Portal {
             decision,
         );
         record.consumer = Some(actor.to_owned());
-        // The answer does not wait for the record's fsync (the store's event is already
-        // committed); a record that cannot be stored is logged.
-        tokio::spawn(async move {
+        // Stored by a task of the runtime; the answer waits for it (see `answered`), so an
+        // answered change is in the trail even if the process dies the moment after. A record
+        // that cannot be stored is logged (the store's event table has the event).
+        let stored = tokio::spawn(async move {
             if let Err(e) = log.append(record).await {
                 tracing::error!(error = %e, "an admin event was not stored in the audit trail");
             }
         });
+        PENDING_RECORDS.with(|pending| pending.borrow_mut().push(stored));
     }
 
     /// Sets the contracts the documentation pages render, by route group (the `name` of
@@ -184,6 +186,30 @@ impl Portal {
     }
 }
 
+std::thread_local! {
+    /// The audit records of admin events the request running on this (blocking) thread made,
+    /// not yet stored: a request is answered on one thread from start to end.
+    static PENDING_RECORDS: std::cell::RefCell<Vec<tokio::task::JoinHandle<()>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` — a request's synchronous handling — on the blocking pool, then waits until the
+/// admin events it recorded are stored in the audit trail: its answer leaves only then.
+pub(crate) async fn answered<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    let (value, pending) = tokio::task::spawn_blocking(move || {
+        PENDING_RECORDS.with(|pending| pending.borrow_mut().clear());
+        let value = work();
+        (value, PENDING_RECORDS.with(|pending| pending.take()))
+    })
+    .await?;
+    for stored in pending {
+        let _ = stored.await;
+    }
+    Ok(value)
+}
+
 /// The admin REST API as an extension of the gateway's admin listener.
 #[derive(Debug, Clone)]
 pub struct PortalExtension(pub Arc<Portal>);
@@ -196,7 +222,7 @@ impl AdminExtension for PortalExtension {
     fn handle(&self, request: Request<Bytes>, context: AdminContext) -> AdminFuture {
         let portal = self.0.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || portal.answer(&request, &context))
+            answered(move || portal.answer(&request, &context))
                 .await
                 .unwrap_or_else(|e| {
                     tracing::error!(error = %e, "an admin API request failed");

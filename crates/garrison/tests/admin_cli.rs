@@ -412,23 +412,22 @@ async fn an_application_created_with_garrison_admin_calls_the_running_gateway() 
     );
 
     // The same events are in the gateway's hash-chained audit trail, beside the accesses
-    // they enabled (written without holding the answer: poll for them briefly).
+    // they enabled — stored before their answers left (the sign-in through the page included).
     let filter = garrison_audit::SearchFilter {
         api: Some("garrison-admin".to_owned()),
         ..Default::default()
     };
-    let mut operations = Vec::new();
-    for _ in 0..50 {
-        operations = garrison_audit::search(&dir.join("audit"), &filter)
-            .expect("search the audit trail")
-            .into_iter()
-            .map(|f| (f.record.operation, f.record.decision))
-            .collect();
-        if operations.iter().any(|(o, _)| o == "approveSubscription") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let operations: Vec<_> = garrison_audit::search(&dir.join("audit"), &filter)
+        .expect("search the audit trail")
+        .into_iter()
+        .map(|f| (f.record.operation, f.record.decision))
+        .collect();
+    assert!(
+        operations
+            .iter()
+            .any(|(o, d)| o == "signIn" && *d == garrison_audit::Decision::Allowed),
+        "{operations:?}"
+    );
     assert!(
         operations.iter().any(|(o, d)| o == "approveSubscription"
             && *d

@@ -113,7 +113,7 @@ async fn handle(portal: Arc<Portal>, peer: SocketAddr, request: Request<Incoming
     if visit.method == Method::POST && console_path(&visit.path).is_some() {
         // The console's post reads the store (blocking), then relays through the gateway
         // (async), then draws.
-        let prepared = tokio::task::spawn_blocking(move || console_post(&portal, &visit)).await;
+        let prepared = crate::answered(move || console_post(&portal, &visit)).await;
         return secure(match prepared {
             Ok(Ok(relay)) => console::send(relay).await,
             Ok(Err(page)) => *page,
@@ -121,7 +121,7 @@ async fn handle(portal: Arc<Portal>, peer: SocketAddr, request: Request<Incoming
         });
     }
     // The store is synchronous and sign-in hashes a password: off the event loop.
-    tokio::task::spawn_blocking(move || route(&portal, &visit))
+    crate::answered(move || route(&portal, &visit))
         .await
         .unwrap_or_else(|_| pages::plain(StatusCode::INTERNAL_SERVER_ERROR, "Something failed."))
 }
