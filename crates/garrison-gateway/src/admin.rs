@@ -8,7 +8,7 @@ use bytes::Bytes;
 use garrison_core::problem::PROBLEM_JSON;
 use garrison_core::{KeyDigest, Problem, ProblemCode};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -54,11 +54,18 @@ pub trait AdminExtension: Send + Sync {
     fn handle(&self, request: Request<Bytes>, context: AdminContext) -> AdminFuture;
 }
 
+/// Most connections the admin listener holds open from one address, and in all: it reads
+/// bodies before it checks the token, so unauthenticated clients must not hold it all.
+const ADMIN_CONNECTIONS_PER_IP: u32 = 16;
+const ADMIN_CONNECTIONS: usize = 64;
+
 pub(crate) async fn serve(
     state: Arc<GatewayState>,
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let per_address = crate::conn_limit::ConnectionLimiter::new();
+    let in_all = Arc::new(tokio::sync::Semaphore::new(ADMIN_CONNECTIONS));
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -72,8 +79,18 @@ pub(crate) async fn serve(
             },
             _ = shutdown.changed() => return,
         };
+        let ip = crate::proxy::headers::canonical(peer.ip());
+        let (Some(place), Ok(slot)) = (
+            per_address.try_acquire(ip, ADMIN_CONNECTIONS_PER_IP),
+            in_all.clone().try_acquire_owned(),
+        ) else {
+            // Over the limit: closed at once, nothing read.
+            drop(stream);
+            continue;
+        };
         let state = state.clone();
         tokio::spawn(async move {
+            let _held = (place, slot);
             let service = service_fn(move |request| {
                 let state = state.clone();
                 async move { Ok::<_, std::convert::Infallible>(handle(state, peer, request).await) }
@@ -253,6 +270,29 @@ async fn handle(
     }
 }
 
+/// Reads a request body of at most `limit` bytes, within the gateway's body timeout
+/// (`gateway.limits.body_timeout`, as on the data path): a body read before the token is
+/// checked must not let a slow client hold the connection and its buffer for ever.
+async fn read_body(
+    state: &GatewayState,
+    body: Incoming,
+    limit: usize,
+) -> Result<bytes::Bytes, AdminResponse> {
+    use http_body_util::{BodyExt, Limited};
+    let timeout = state.snapshot.load().settings.limits.body_timeout;
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(_)) => Err(problem(
+            ProblemCode::PayloadTooLarge,
+            "The request body is too large or was not received whole.",
+        )),
+        Err(_) => Err(problem(
+            ProblemCode::RequestTimeout,
+            "The request body was not received in time.",
+        )),
+    }
+}
+
 /// Hands a request to the extension with its body read (bounded).
 async fn extend(
     state: &GatewayState,
@@ -260,16 +300,10 @@ async fn extend(
     peer: std::net::SocketAddr,
     request: Request<Incoming>,
 ) -> AdminResponse {
-    use http_body_util::{BodyExt, Limited};
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_EXTENSION_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return problem(
-                ProblemCode::PayloadTooLarge,
-                "The request body is too large or was not received.",
-            );
-        }
+    let body = match read_body(state, body, MAX_EXTENSION_BODY).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
     let context = AdminContext {
         peer,
@@ -430,17 +464,15 @@ async fn subject_access(
             "This gateway records no data subjects (no audit.subject_keys).",
         );
     };
-    let body = match Limited::new(request.into_body(), crate::admin_audit::MAX_SUBJECT_BODY)
-        .collect()
-        .await
+    let body = match read_body(
+        state,
+        request.into_body(),
+        crate::admin_audit::MAX_SUBJECT_BODY,
+    )
+    .await
     {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
-            return problem(
-                ProblemCode::PayloadTooLarge,
-                "The request body is too large or was not received whole.",
-            );
-        }
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
     let identifier = match crate::admin_audit::parse_subject(&body) {
         Ok(identifier) => identifier,

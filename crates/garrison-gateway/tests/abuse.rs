@@ -187,3 +187,82 @@ async fn connections_over_the_per_address_limit_are_dropped() {
     }
     assert!(accepted, "a connection is accepted again once others close");
 }
+
+/// The admin listener reads a body before it checks the token: a client may hold only so many
+/// of its connections, and a body must arrive within the body timeout.
+#[tokio::test]
+async fn the_admin_listener_bounds_connections_and_slow_bodies() {
+    let h = Harness::start(Setup {
+        audit: true,
+        ..Setup::default()
+    })
+    .await;
+    let admin = h.gateway.admin_addr();
+    // A body that never comes: 408 within the body timeout (1 s here), not a connection held.
+    let mut slow = tokio::net::TcpStream::connect(admin)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /admin/audit/subject-access HTTP/1.1\r\nhost: admin\r\nauthorization: Bearer {}\r\ncontent-length: 100\r\n\r\n{{",
+        h.admin_token
+    );
+    slow.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf))
+            .await
+            .expect("answered within the body timeout")
+            .expect("read");
+        assert!(n > 0, "closed without an answer");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(
+        statuses(&String::from_utf8_lossy(&answer)),
+        vec![408],
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    // Sixteen idle connections from one address; the seventeenth is closed unread.
+    let mut idle = Vec::new();
+    for _ in 0..16 {
+        idle.push(
+            tokio::net::TcpStream::connect(admin)
+                .await
+                .expect("connect"),
+        );
+    }
+    let mut over = tokio::net::TcpStream::connect(admin)
+        .await
+        .expect("connect");
+    let _ = over
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: admin\r\n\r\n")
+        .await;
+    let read = tokio::time::timeout(Duration::from_secs(5), over.read(&mut buf))
+        .await
+        .expect("closed promptly");
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "served over the limit: {read:?}"
+    );
+    // One of those within the limit is served; once they close, others are again.
+    let within = &mut idle[0];
+    within
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: admin\r\n\r\n")
+        .await
+        .expect("write");
+    let n = within.read(&mut buf).await.expect("read");
+    assert_eq!(statuses(&String::from_utf8_lossy(&buf[..n])), vec![200]);
+    drop(idle);
+    let mut served = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (status, _) = common::admin(admin, "GET", "/healthz", None).await;
+        if status == 200 {
+            served = true;
+            break;
+        }
+    }
+    assert!(served, "places are freed when connections close");
+}
