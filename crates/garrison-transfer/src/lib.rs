@@ -38,6 +38,11 @@ pub enum TransferError {
     /// The sender, or the service, has as many write sessions open as it may.
     #[error("too many uploads are being written at once; retry shortly")]
     Busy,
+    /// The sender has as many unfinished uploads as it may.
+    #[error(
+        "at most {MAX_UNFINISHED_PER_SENDER} unfinished uploads per sender: complete or terminate one first"
+    )]
+    TooManyUnfinished,
     /// The request broke a protocol rule.
     #[error(transparent)]
     Tus(#[from] tus::TusError),
@@ -148,6 +153,10 @@ pub const MAX_SESSIONS_PER_SENDER: usize = 8;
 /// Most write sessions open at once in one service, whoever sends.
 pub const MAX_SESSIONS: usize = 64;
 
+/// Most unfinished (created, not yet complete) uploads one sender may have: each is a record
+/// and a directory on disk until it completes, is terminated or expires.
+pub const MAX_UNFINISHED_PER_SENDER: usize = 100;
+
 /// What is being written now.
 #[derive(Default)]
 struct Writing {
@@ -169,6 +178,8 @@ pub struct Transfers {
     /// offset it covers, so that completion need not read the file back. Lost on a restart
     /// (completion then reads every segment back).
     running: Mutex<std::collections::HashMap<String, (u64, ring::digest::Context)>>,
+    /// Unfinished uploads by sender; `None` until the first creation counts them on disk.
+    unfinished: Mutex<Option<std::collections::HashMap<String, usize>>>,
 }
 
 impl std::fmt::Debug for Transfers {
@@ -187,11 +198,23 @@ impl Transfers {
             keys,
             writing: Mutex::new(Writing::default()),
             running: Mutex::new(std::collections::HashMap::new()),
+            unfinished: Mutex::new(None),
         }
     }
 
     /// Creates an upload: a new data key, wrapped; the metadata, sealed; the record, durable.
+    /// At most [`MAX_UNFINISHED_PER_SENDER`] unfinished uploads per sender.
     pub fn create(&self, new: NewUpload) -> Result<FileRecord, TransferError> {
+        let sender = new.sender.clone();
+        self.count_unfinished(&sender)?;
+        let created = self.store_new(new);
+        if created.is_err() {
+            self.finished(&sender);
+        }
+        created
+    }
+
+    fn store_new(&self, new: NewUpload) -> Result<FileRecord, TransferError> {
         let id = FileId::generate()?;
         let key = DataKey::generate()?;
         // Values are kept as the client sent them (base64 of arbitrary bytes), so that `HEAD`
@@ -390,6 +413,44 @@ impl Transfers {
             .remove(id);
     }
 
+    /// Counts one more unfinished upload of `sender`, or says it has as many as it may. The
+    /// first call counts the uploads on disk.
+    fn count_unfinished(&self, sender: &str) -> Result<(), TransferError> {
+        let mut unfinished = self
+            .unfinished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if unfinished.is_none() {
+            let mut counts = std::collections::HashMap::new();
+            for id in self.store.list()? {
+                if let Ok(record) = self.record(&id)
+                    && !record.is_complete()
+                {
+                    *counts.entry(record.sender).or_insert(0) += 1;
+                }
+            }
+            *unfinished = Some(counts);
+        }
+        let counts = unfinished.get_or_insert_default();
+        let count = counts.entry(sender.to_owned()).or_insert(0);
+        if *count >= MAX_UNFINISHED_PER_SENDER {
+            return Err(TransferError::TooManyUnfinished);
+        }
+        *count += 1;
+        Ok(())
+    }
+
+    /// One unfinished upload of `sender` completed, or is gone.
+    fn finished(&self, sender: &str) {
+        let mut unfinished = self
+            .unfinished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = unfinished.as_mut().and_then(|c| c.get_mut(sender)) {
+            *count = count.saturating_sub(1);
+        }
+    }
+
     /// Counts a write session of `sender`, or says the sender (or the service) has as many
     /// open as it may: slow bodies must not hold every buffer the service can give.
     fn admit(&self, sender: &str) -> Result<(), TransferError> {
@@ -506,8 +567,12 @@ impl Transfers {
     /// termination — or a segment into the directory being removed.
     pub fn delete(&self, id: &FileId) -> Result<(), TransferError> {
         let _held = self.hold(id.as_str())?;
+        let record = self.record(id).ok();
         self.forget_running(id.as_str());
         self.store.remove(id)?;
+        if let Some(record) = record.filter(|r| !r.is_complete()) {
+            self.finished(&record.sender);
+        }
         Ok(())
     }
 
@@ -556,6 +621,9 @@ impl Transfers {
             }
             self.forget_running(&record.id);
             self.store.remove(&id)?;
+            if !record.is_complete() {
+                self.finished(&record.sender);
+            }
             deleted.push((record, why));
         }
         Ok(deleted)

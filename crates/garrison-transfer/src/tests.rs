@@ -228,6 +228,44 @@ fn a_sender_may_write_so_many_uploads_at_once() {
 }
 
 #[test]
+fn a_sender_may_leave_so_many_uploads_unfinished() {
+    let f = fixture(&MasterKeys::generate_line("k1").unwrap());
+    let hoard = |transfers: &Transfers| {
+        transfers.create(NewUpload {
+            sender: "hoarder".into(),
+            ..upload(3)
+        })
+    };
+    let ids: Vec<FileId> = (0..MAX_UNFINISHED_PER_SENDER)
+        .map(|_| FileId::parse(&hoard(&f.transfers).unwrap().id).unwrap())
+        .collect();
+    assert!(matches!(
+        hoard(&f.transfers),
+        Err(TransferError::TooManyUnfinished)
+    ));
+    // Others are not held back by it.
+    f.transfers.create(upload(3)).unwrap();
+    // Completing one makes room; so does terminating one.
+    let mut w = begin(&f.transfers, &ids[0], 1001, true).unwrap();
+    w.write(b"abc").unwrap();
+    assert!(w.finish(None, 1002, 10).unwrap().is_complete());
+    hoard(&f.transfers).unwrap();
+    assert!(matches!(
+        hoard(&f.transfers),
+        Err(TransferError::TooManyUnfinished)
+    ));
+    f.transfers.delete(&ids[1]).unwrap();
+    hoard(&f.transfers).unwrap();
+    // A restarted service counts what is on disk.
+    let keys = Arc::new(MasterKeys::parse(&MasterKeys::generate_line("k1").unwrap(), "t").unwrap());
+    let restarted = Transfers::new(Arc::new(f.store.clone()), keys);
+    assert!(matches!(
+        hoard(&restarted),
+        Err(TransferError::TooManyUnfinished)
+    ));
+}
+
+#[test]
 fn a_session_takes_nothing_once_its_upload_has_expired() {
     let f = fixture(&MasterKeys::generate_line("k1").unwrap());
     let record = f.transfers.create(upload(100)).unwrap();

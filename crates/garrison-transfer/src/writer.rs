@@ -240,6 +240,7 @@ impl UploadWriter {
             self.record.completed = Some(now);
             self.record.expires = now.saturating_add(retention);
             self.transfers.save(&self.record)?;
+            self.transfers.finished(&self.record.sender);
         } else if let Some(running) = self.running.take() {
             self.transfers
                 .keep_running(&self.record.id, self.record.offset, running);

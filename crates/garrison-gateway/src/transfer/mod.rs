@@ -228,6 +228,10 @@ pub(crate) fn store_error(error: TransferError) -> GatewayError {
             ProblemCode::MessageThrottledOut,
             "Too many uploads are being written at once; retry when one has finished.",
         ),
+        TransferError::TooManyUnfinished => {
+            GatewayError::downstream(ProblemCode::MessageThrottledOut, "")
+                .with_detail(TransferError::TooManyUnfinished.to_string())
+        }
         TransferError::Tus(e) => {
             let code = match e {
                 TusError::UnsupportedVersion => ProblemCode::TusVersionUnsupported,
