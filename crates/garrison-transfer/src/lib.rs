@@ -333,8 +333,10 @@ impl Transfers {
         self.admit(&record.sender)?;
         guard.sender = Some(record.sender.clone());
         // The session may not outlive the upload: a body trickling in must stop at expiry.
-        let deadline = std::time::Instant::now()
-            + std::time::Duration::from_secs(record.expires.saturating_sub(now));
+        // (`None`: further off than the clock can count.)
+        let deadline = std::time::Instant::now().checked_add(std::time::Duration::from_secs(
+            record.expires.saturating_sub(now),
+        ));
         let key = self.keys.unwrap(&record.id, &record.key)?;
         record.generation = record
             .generation

@@ -42,8 +42,9 @@ pub(crate) struct SessionStart {
     pub(crate) prefix: Vec<u8>,
     pub(crate) commit_as_it_goes: bool,
     pub(crate) running: Option<digest::Context>,
-    /// When the upload expires: the session takes nothing after it.
-    pub(crate) deadline: std::time::Instant,
+    /// When the upload expires: the session takes nothing after it (`None`: never, as far
+    /// as the clock can tell).
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 /// An open write session. Holds at most one segment of plaintext in memory.
@@ -67,7 +68,7 @@ pub struct UploadWriter {
     /// SHA-256 of the whole content up to `written`, when known (see `Transfers::running`).
     running: Option<digest::Context>,
     /// When the upload expires (see [`SessionStart::deadline`]).
-    pub(crate) deadline: std::time::Instant,
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for UploadWriter {
@@ -140,7 +141,10 @@ impl UploadWriter {
     /// (413), and any once the upload has expired (410: its session would otherwise go on as
     /// long as its body trickled in, past the sweep that deletes it).
     pub fn write(&mut self, mut data: &[u8]) -> Result<(), TransferError> {
-        if std::time::Instant::now() >= self.deadline {
+        if self
+            .deadline
+            .is_some_and(|deadline| std::time::Instant::now() >= deadline)
+        {
             return Err(TransferError::Gone);
         }
         if self.written + data.len() as u64 > self.record.length {
