@@ -163,6 +163,24 @@ async fn a_check_composes_calls_and_answers_with_the_decision_only() {
         "REQUEST_INVALID",
     );
     assert_eq!(h.upstream.requests(), before);
+
+    // A check cannot be made a sandbox mock: sandbox keys (anyone signed up may hold one)
+    // would reach the real services through its steps.
+    let config = std::fs::read_to_string(h.config_path()).expect("config");
+    let mocked = config.replacen(
+        "    contract: eligibility.yaml\n",
+        "    contract: eligibility.yaml\n    mock: true\n",
+        1,
+    );
+    assert_ne!(mocked, config);
+    std::fs::write(h.config_path(), mocked).expect("write");
+    let error = h.gateway.reload().expect_err("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("apis[2].mock: a check answers from real services"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

@@ -45,6 +45,13 @@ pub(super) fn resolve_apis(
                 None
             }
         };
+        if let (Some(flag), Some(_), true) = (&a.mock, &a.check, mock) {
+            c.fail(
+                flag,
+                format!("{at}.mock"),
+                "a check answers from real services through its steps: it cannot be a sandbox mock (whose keys anyone signed up may hold)",
+            );
+        }
         if let (Some(name), Some(_)) = (&a.upstream, &a.check) {
             c.fail(
                 name,

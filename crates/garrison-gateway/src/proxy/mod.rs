@@ -292,6 +292,18 @@ async fn proxy(
                 &whole,
                 &route.stats,
             )?;
+            // A mocked API answers from its contract first: a sandbox route must never reach a
+            // service, as a check's steps would.
+            if let Some(mock) = contract.mock() {
+                let mut response =
+                    contract::mock_response(mock, &parts.headers, fastrand::u64(..))?;
+                let headers = response.headers_mut();
+                headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
+                if let Some(admission) = &exchange.admission {
+                    admission.write_headers(headers);
+                }
+                return Ok(response);
+            }
             if let Some(check) = &route.check {
                 let consumer = exchange.consumer.map(|c| &snapshot.consumers[c].header);
                 let (mut response, subjects) = check
@@ -306,16 +318,6 @@ async fn proxy(
                 if route.audited {
                     exchange.subjects = subjects;
                 }
-                let headers = response.headers_mut();
-                headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
-                if let Some(admission) = &exchange.admission {
-                    admission.write_headers(headers);
-                }
-                return Ok(response);
-            }
-            if let Some(mock) = contract.mock() {
-                let mut response =
-                    contract::mock_response(mock, &parts.headers, fastrand::u64(..))?;
                 let headers = response.headers_mut();
                 headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
                 if let Some(admission) = &exchange.admission {
