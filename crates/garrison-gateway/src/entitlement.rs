@@ -72,16 +72,35 @@ impl FieldFilter {
     }
 }
 
-/// Reduces a successful response to the entitled fields; other responses (errors, which
-/// carry no record) pass unchanged. A successful response that cannot be filtered — not JSON,
-/// too large, unreadable — is withheld: fail closed. Returns the response and the fields
-/// disclosed.
+/// The members an error answer keeps under a field list: those of a problem document (RFC
+/// 9457) and the `code` and `message` of the HMRC convention. Anything else in an error — a
+/// record, a list of candidates, a stack trace — is not something the subscription lists.
+const ERROR_MEMBERS: [&str; 7] = [
+    "type", "title", "status", "detail", "instance", "code", "message",
+];
+
+/// The largest error answer read to keep its problem members; a larger one loses its body.
+const MAX_FILTERED_ERROR: usize = 64 * 1024;
+
+/// Reduces a response to what the subscription entitles: a successful one to the entitled
+/// fields, an error to its problem members (an error body can carry personal data as well as
+/// an answer can). A successful response that cannot be filtered — not JSON, too large,
+/// unreadable — is withheld: fail closed; an error that cannot is passed with its status and
+/// no body. One without a body (`204`, `304`, an answer to `HEAD`) passes as it is. Returns
+/// the response and the fields disclosed.
 pub(crate) async fn minimise(
     filter: &FieldFilter,
     response: Response<GatewayBody>,
 ) -> Result<(Response<GatewayBody>, Vec<String>), GatewayError> {
-    if !response.status().is_success() {
+    let status = response.status();
+    if status == http::StatusCode::NO_CONTENT
+        || status == http::StatusCode::NOT_MODIFIED
+        || http_body::Body::is_end_stream(response.body())
+    {
         return Ok((response, Vec::new()));
+    }
+    if !status.is_success() {
+        return Ok(error_members(response).await);
     }
     let withheld = || {
         GatewayError::upstream(
@@ -90,21 +109,7 @@ pub(crate) async fn minimise(
         )
     };
     let (mut parts, body) = response.into_parts();
-    let is_json = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .is_some_and(|v| {
-            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-        });
-    if !is_json {
+    if !is_json(&parts.headers) {
         return Err(withheld());
     }
     let bytes = Limited::new(body, MAX_FILTERED_RESPONSE)
@@ -121,6 +126,59 @@ pub(crate) async fn minimise(
         Response::from_parts(parts, Either::Right(Full::new(Bytes::from(filtered)))),
         disclosed,
     ))
+}
+
+/// Whether `headers` say the body is JSON (`application/json` or `application/…+json`).
+fn is_json(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|v| {
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        })
+}
+
+/// An error answer reduced to its problem members ([`ERROR_MEMBERS`]), or to no body at all
+/// when it is not a JSON object; with the members kept.
+async fn error_members(response: Response<GatewayBody>) -> (Response<GatewayBody>, Vec<String>) {
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let read = match is_json(&parts.headers) {
+        true => Limited::new(body, MAX_FILTERED_ERROR).collect().await.ok(),
+        false => None,
+    };
+    let members = match read {
+        Some(collected) => match serde_json::from_slice::<Value>(&collected.to_bytes()) {
+            Ok(Value::Object(object)) => Some(
+                object
+                    .into_iter()
+                    .filter(|(name, _)| ERROR_MEMBERS.contains(&name.as_str()))
+                    .collect::<Map<String, Value>>(),
+            ),
+            _ => None,
+        },
+        None => None,
+    };
+    let Some(members) = members else {
+        parts.headers.remove(header::CONTENT_TYPE);
+        return (
+            Response::from_parts(parts, Either::Right(Full::new(Bytes::new()))),
+            Vec::new(),
+        );
+    };
+    let disclosed = members.keys().cloned().collect();
+    let body = serde_json::to_vec(&Value::Object(members)).unwrap_or_default();
+    (
+        Response::from_parts(parts, Either::Right(Full::new(Bytes::from(body)))),
+        disclosed,
+    )
 }
 
 /// Filters `value` against `node`; `false` when nothing entitled is left in it (so the parent

@@ -33,7 +33,7 @@ fn setup() -> Setup {
     group: details
     plan: standard
     operations: [details-get]
-    fields: [method, headers.context]
+    fields: [method, headers.context, headers.accept-encoding]
     purposes: [DVLA-LICENSING]
   - consumer: bob
     group: details
@@ -59,6 +59,21 @@ async fn call(h: &Harness, who: &str, method: &str, context: Option<&str>) -> Re
         .expect("response")
 }
 
+/// `GET /details/QQ123456C` as `who` with `headers`.
+async fn call_with(h: &Harness, who: &str, headers: &[(&'static str, &str)]) -> Response<Bytes> {
+    let key = h.consumer(who).key.clone();
+    let mut req = request("GET", "/details/QQ123456C", Some(&key), Bytes::new());
+    for (name, value) in headers {
+        req.headers_mut()
+            .insert(*name, value.parse().expect("value"));
+    }
+    let client = if who == "carol" { "alice" } else { who };
+    h.client(client, Protocol::Http1)
+        .send(h.addr, req)
+        .await
+        .expect("response")
+}
+
 #[tokio::test]
 async fn a_consumer_receives_only_what_it_is_entitled_to_and_the_audit_says_what() {
     let h = Harness::start(setup()).await;
@@ -71,6 +86,53 @@ async fn a_consumer_receives_only_what_it_is_entitled_to_and_the_audit_says_what
         "the path (holding an identifier), the other headers and the rest are removed"
     );
     assert!(!String::from_utf8_lossy(response.body()).contains("QQ123456C"));
+
+    // An error answer is reduced too: to its problem members, or to no body at all — an
+    // error can carry a record (or a list of candidates) as well as an answer can.
+    let failed = call_with(
+        &h,
+        "carol",
+        &[
+            ("context", "DVLA-LICENSING"),
+            ("test-status", "409"),
+            ("test-content-type", "application/json"),
+        ],
+    )
+    .await;
+    assert_eq!(failed.status(), 409);
+    assert_eq!(json(&failed), json!({}), "the echo holds no problem member");
+    let page = call_with(
+        &h,
+        "carol",
+        &[
+            ("context", "DVLA-LICENSING"),
+            ("test-status", "500"),
+            ("test-content-type", "text/html"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status(), 500);
+    assert!(page.body().is_empty(), "{:?}", page.body());
+    // An answer without a body passes as it is; a compressed one is never asked for.
+    let empty = call_with(
+        &h,
+        "carol",
+        &[("context", "DVLA-LICENSING"), ("test-status", "204")],
+    )
+    .await;
+    assert_eq!(empty.status(), 204);
+    let plain = call_with(
+        &h,
+        "carol",
+        &[("context", "DVLA-LICENSING"), ("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(plain.status(), 200, "{:?}", plain.body());
+    assert_eq!(
+        json(&plain)["headers"].get("accept-encoding"),
+        None,
+        "the upstream was not asked for a compressed answer"
+    );
 
     // Another consumer without a field list gets the whole answer.
     let whole = call(&h, "bob", "GET", None).await;

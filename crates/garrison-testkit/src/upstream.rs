@@ -4,7 +4,8 @@
 //! - `…/reset` closes the connection without answering;
 //! - anything else answers 200 with JSON describing the request it received (method, path,
 //!   headers, body length), naming the data subject given in a `test-subject` request header
-//!   in a `garrison-subject` response header, as a citizen service does.
+//!   in a `garrison-subject` response header, as a citizen service does — with the status a
+//!   `test-status` request header names, and the content type `test-content-type` names.
 //!
 //! It counts requests and connections so tests can assert what reached it.
 
@@ -117,6 +118,16 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
         .get("test-subject")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let status = request
+        .headers()
+        .get("test-status")
+        .and_then(|v| v.to_str().ok()?.parse::<u16>().ok())
+        .unwrap_or(200);
+    let content_type = request
+        .headers()
+        .get("test-content-type")
+        .cloned()
+        .unwrap_or_else(|| http::HeaderValue::from_static("application/json"));
     let method = request.method().to_string();
     let uri = request.uri().to_string();
     let query = request.uri().query().map(str::to_owned);
@@ -133,12 +144,12 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
         "headers": headers,
         "bodyBytes": body.len(),
     });
-    let mut builder = Response::builder();
+    let mut builder = Response::builder().status(status);
     for subject in subject.iter().flat_map(|s| s.split(';')) {
         builder = builder.header("garrison-subject", subject);
     }
     Ok(builder
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .header("connection", "keep-alive")
         .header("x-upstream", "test")
         .body(Full::new(Bytes::from(echo.to_string())))

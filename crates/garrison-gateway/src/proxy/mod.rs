@@ -340,6 +340,13 @@ async fn proxy(
     });
     headers::strip_hop_by_hop(headers);
     headers.remove(header::EXPECT);
+    if subscription.is_some_and(|s| s.fields.is_some()) {
+        // The answer is to be reduced to the entitled fields: it must come whole and plain
+        // (a compressed or partial answer cannot be filtered, and would be withheld).
+        headers.remove(header::ACCEPT_ENCODING);
+        headers.remove(header::RANGE);
+        headers.remove(header::IF_RANGE);
+    }
     if !trusted_peer {
         headers::strip_identity(headers);
     } else {
