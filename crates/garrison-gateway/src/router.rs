@@ -104,20 +104,29 @@ impl Router {
 }
 
 /// Rejects paths that could mean one thing to the gateway and another to the upstream: dot
-/// segments, empty segments and encoded separators (`%2F`, `%5C`, `%2E`), backslashes, and
-/// anything not starting with `/`. Such requests are refused, never rewritten, so the route
-/// that was authorised is the resource the upstream serves.
+/// segments, empty segments, backslashes, `;` (path parameters: `/..;/` is `/../` to some
+/// servers), anything not starting with `/`, and percent-encodings that a server decoding
+/// before it routes would read differently from the router — an encoded separator (`%2F`,
+/// `%5C`), NUL, an unreserved character (`%65xport` is `export` to it, but matched `{id}`
+/// here), or a malformed one. Such requests are refused, never rewritten, so the route that
+/// was authorised is the resource the upstream serves.
 pub(crate) fn is_canonical(path: &str) -> bool {
-    if !path.starts_with('/') || path.contains('\\') || path.contains("//") {
+    if !path.starts_with('/') || path.contains('\\') || path.contains("//") || path.contains(';') {
         return false;
     }
-    let lower_has = |needle: &str| {
-        path.as_bytes()
-            .windows(3)
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-    };
-    if lower_has("%2f") || lower_has("%5c") || lower_has("%2e") || path.contains("%00") {
-        return false;
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while let Some(at) = bytes[i..].iter().position(|&b| b == b'%') {
+        let at = i + at;
+        let decoded = bytes
+            .get(at + 1..at + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(b) if b.is_ascii_alphanumeric() || b"-._~/\\\0".contains(&b) => return false,
+            None => return false,
+            Some(_) => i = at + 3,
+        }
     }
     !path
         .split('/')
@@ -164,6 +173,7 @@ mod tests {
     fn ambiguous_paths_are_not_canonical() {
         assert!(is_canonical("/citizens/abc-123"));
         assert!(is_canonical("/a/b%20c"));
+        assert!(is_canonical("/a/caf%C3%A9"));
         for bad in [
             "/a/../admin",
             "/a/./b",
@@ -173,6 +183,15 @@ mod tests {
             "/a%5cb",
             "/%2e%2e/x",
             "/a\\b",
+            "/files/..;/internal",
+            "/x/a;b",
+            "/x/%65xport",
+            "/x/%7E",
+            "/x/%2D",
+            "/x/%5F",
+            "/x/%zz",
+            "/x/%4",
+            "/x/%",
             "a/b",
             "/a%00",
         ] {

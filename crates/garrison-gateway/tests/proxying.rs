@@ -35,6 +35,10 @@ async fn forged_identity_and_hop_by_hop_headers_never_reach_the_upstream() {
                     ("x-forwarded-for", "6.6.6.6"),
                     ("forwarded", "for=6.6.6.6"),
                     ("x-client-cert", "forged"),
+                    ("x-ssl-client-s-dn", "CN=bob"),
+                    ("true-client-ip", "6.6.6.6"),
+                    ("x-original-url", "/admin/export"),
+                    ("x-http-method-override", "DELETE"),
                     ("garrison-consumer", "bob"),
                     ("connection", "keep-alive, x-private"),
                     ("x-private", "hop"),
@@ -57,6 +61,14 @@ async fn forged_identity_and_hop_by_hop_headers_never_reach_the_upstream() {
     assert_eq!(seen["x-forwarded-host"], "localhost");
     assert_eq!(seen["garrison-consumer"], "alice");
     assert!(seen.get("x-client-cert").is_none());
+    for forged in [
+        "x-ssl-client-s-dn",
+        "true-client-ip",
+        "x-original-url",
+        "x-http-method-override",
+    ] {
+        assert!(seen.get(forged).is_none(), "{forged} reached the upstream");
+    }
     assert!(seen.get("x-private").is_none());
     assert!(seen.get("keep-alive").is_none());
     assert_eq!(seen["x-request-id"], "caller-chose-this-id");
@@ -98,6 +110,8 @@ async fn unknown_paths_methods_and_ambiguous_paths_get_problems() {
     assert_eq!(wrong_method.headers()["allow"], "GET, POST");
     for path in [
         "/citizens/..%2Fadmin",
+        "/citizens/..;/admin",
+        "/citizens/%65xport",
         "/citizens/%2e%2e",
         "/public//status",
     ] {

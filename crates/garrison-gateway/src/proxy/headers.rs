@@ -23,16 +23,31 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 ];
 
 /// Headers about the client or the gateway that only the gateway (or a trusted proxy in front
-/// of it) may set; a client could otherwise forge its address or identity to the upstream.
-const IDENTITY: [HeaderName; 9] = [
+/// of it) may set; a client could otherwise forge its address or identity to the upstream —
+/// including the names other proxies use, which an upstream that used to sit behind one may
+/// still believe — or, with the URL-override headers some servers honour, the path it serves.
+const IDENTITY: [HeaderName; 22] = [
     header::FORWARDED,
     HeaderName::from_static("x-forwarded-for"),
     HeaderName::from_static("x-forwarded-proto"),
     HeaderName::from_static("x-forwarded-host"),
+    HeaderName::from_static("x-forwarded-port"),
+    HeaderName::from_static("x-forwarded-prefix"),
+    HeaderName::from_static("x-forwarded-server"),
     HeaderName::from_static("x-real-ip"),
+    HeaderName::from_static("x-client-ip"),
+    HeaderName::from_static("true-client-ip"),
+    HeaderName::from_static("cf-connecting-ip"),
     HeaderName::from_static("x-client-cert"),
     HeaderName::from_static("x-ssl-client-cert"),
+    HeaderName::from_static("x-ssl-client-verify"),
+    HeaderName::from_static("x-ssl-client-s-dn"),
+    HeaderName::from_static("x-ssl-client-i-dn"),
+    HeaderName::from_static("x-arr-clientcert"),
     HeaderName::from_static("x-client-cert-fingerprint"),
+    HeaderName::from_static("x-original-url"),
+    HeaderName::from_static("x-rewrite-url"),
+    HeaderName::from_static("x-http-method-override"),
     HeaderName::from_static("garrison-consumer"),
 ];
 
@@ -53,8 +68,8 @@ static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host"
 
 /// Removes the headers of `set` that are present. One pass over the (few) headers finds them,
 /// so the usual request, which has none, costs no hashing at all.
-fn remove_present(headers: &mut HeaderMap, set: &[HeaderName; 9]) {
-    let mut present = [false; 9];
+fn remove_present<const N: usize>(headers: &mut HeaderMap, set: &[HeaderName; N]) {
+    let mut present = [false; N];
     for name in headers.keys() {
         if let Some(i) = set.iter().position(|s| s == name) {
             present[i] = true;
