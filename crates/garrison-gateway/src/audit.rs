@@ -16,33 +16,39 @@ use crate::proxy::headers::SUBJECT;
 /// Longest purpose value kept: enough for any id, too short to smuggle a record into the log.
 const MAX_PURPOSE_LEN: usize = 128;
 
-/// Which purpose header `name` is, if any. (Header names arrive lowercased.)
-fn purpose_header(name: &str) -> Option<PurposeHeader> {
-    Some(match name {
-        "context" => PurposeHeader::Context,
-        "policy-id" => PurposeHeader::PolicyId,
-        "correlation-id" => PurposeHeader::CorrelationId,
-        "instigating-user-id" => PurposeHeader::InstigatingUserId,
-        "access-level" => PurposeHeader::AccessLevel,
-        _ => return None,
-    })
-}
+/// The purpose headers, by name. (Header names arrive lowercased.)
+const PURPOSE_HEADERS: [(&str, PurposeHeader); 5] = [
+    ("context", PurposeHeader::Context),
+    ("policy-id", PurposeHeader::PolicyId),
+    ("correlation-id", PurposeHeader::CorrelationId),
+    ("instigating-user-id", PurposeHeader::InstigatingUserId),
+    ("access-level", PurposeHeader::AccessLevel),
+];
 
-/// The stated purpose of a request, read before the request is consumed: the first readable
-/// value of each purpose header. One pass over the request's few headers, where looking each
-/// purpose header up would hash five names for every request, most of them absent.
-pub(crate) fn purpose(headers: &HeaderMap) -> Purpose {
+/// The stated purpose of a request, read before the request is consumed: the value of each
+/// purpose header (an unreadable one is left out). One pass over the request's few headers,
+/// where looking each purpose header up would hash five names for every request, most of them
+/// absent. A purpose header stated twice is an error naming it: the record would say one
+/// purpose while the upstream may act on the other.
+pub(crate) fn purpose(headers: &HeaderMap) -> Result<Purpose, &'static str> {
     let mut purpose = Purpose::new();
+    let mut seen = [false; PURPOSE_HEADERS.len()];
     for (name, value) in headers {
-        if let Some(key) = purpose_header(name.as_str())
-            && let Ok(value) = value.to_str()
-        {
-            purpose
-                .entry(key)
-                .or_insert_with(|| value.chars().take(MAX_PURPOSE_LEN).collect());
+        let Some(i) = PURPOSE_HEADERS
+            .iter()
+            .position(|(n, _)| *n == name.as_str())
+        else {
+            continue;
+        };
+        let (name, key) = PURPOSE_HEADERS[i];
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(name);
+        }
+        if let Ok(value) = value.to_str() {
+            purpose.insert(key, value.chars().take(MAX_PURPOSE_LEN).collect());
         }
     }
-    purpose
+    Ok(purpose)
 }
 
 /// Takes the data subjects an answer names out of its `Garrison-Subject` headers (the
@@ -155,7 +161,8 @@ mod tests {
             ("instigating-user-id", b"u-3"),
             ("access-level", b"ordinary"),
             ("policy", b"not a purpose header"),
-        ]));
+        ]))
+        .expect("each stated once");
         let expected: Purpose = [
             (PurposeHeader::Context, "licence-application"),
             (PurposeHeader::PolicyId, "p-1"),
@@ -167,7 +174,11 @@ mod tests {
         .map(|(k, v)| (k, v.to_owned()))
         .collect();
         assert_eq!(read, expected);
-        assert!(purpose(&headers(&[("accept", b"*/*")])).is_empty());
+        assert!(
+            purpose(&headers(&[("accept", b"*/*")]))
+                .expect("none")
+                .is_empty()
+        );
     }
 
     #[test]
@@ -202,15 +213,26 @@ mod tests {
     }
 
     #[test]
-    fn the_first_readable_value_counts_and_long_values_are_cut() {
+    fn a_purpose_stated_twice_is_refused_and_long_values_are_cut() {
         let long = "x".repeat(MAX_PURPOSE_LEN + 50);
         let read = purpose(&headers(&[
             ("context", b"caf\xc3\xa9"),
-            ("context", b"first"),
-            ("context", b"second"),
             ("policy-id", long.as_bytes()),
-        ]));
-        assert_eq!(read[&PurposeHeader::Context], "first");
+        ]))
+        .expect("once each");
+        assert_eq!(
+            read.get(&PurposeHeader::Context),
+            None,
+            "unreadable: left out"
+        );
         assert_eq!(read[&PurposeHeader::PolicyId].len(), MAX_PURPOSE_LEN);
+        assert_eq!(
+            purpose(&headers(&[
+                ("correlation-id", b"c-1"),
+                ("context", b"DVLA-LICENSING"),
+                ("context", b"MARKETING"),
+            ])),
+            Err("context")
+        );
     }
 }

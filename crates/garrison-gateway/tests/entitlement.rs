@@ -65,7 +65,7 @@ async fn call_with(h: &Harness, who: &str, headers: &[(&'static str, &str)]) -> 
     let mut req = request("GET", "/details/QQ123456C", Some(&key), Bytes::new());
     for (name, value) in headers {
         req.headers_mut()
-            .insert(*name, value.parse().expect("value"));
+            .append(*name, value.parse().expect("value"));
     }
     let client = if who == "carol" { "alice" } else { who };
     h.client(client, Protocol::Http1)
@@ -151,6 +151,15 @@ async fn a_consumer_receives_only_what_it_is_entitled_to_and_the_audit_says_what
         403,
         "RESOURCE_FORBIDDEN",
     );
+    // Stated twice, a purpose could be checked as one and acted on as the other.
+    let twice = call_with(
+        &h,
+        "carol",
+        &[("context", "DVLA-LICENSING"), ("context", "MARKETING")],
+    )
+    .await;
+    assert_problem(&twice, 400, "REQUEST_INVALID");
+    assert_eq!(json(&twice)["errors"][0]["location"], "header.context");
     let missing = call(&h, "carol", "GET", None).await;
     assert_problem(&missing, 400, "REQUEST_INVALID");
     assert_eq!(json(&missing)["errors"][0]["location"], "header.context");

@@ -226,7 +226,7 @@ async fn proxy(
     // Read while the request is whole, and only where it will be recorded: before any check
     // that may refuse, since a refusal is recorded with the purpose stated.
     if route.audited {
-        exchange.purpose = audit::purpose(request.headers());
+        exchange.purpose = audit::purpose(request.headers()).map_err(repeated_purpose)?;
     }
     if let Some(retired) = snapshot
         .lifecycle(route.group)
@@ -530,4 +530,18 @@ fn record(
             client_ip = %exchange.client_ip,
         );
     }
+}
+
+/// The refusal of a request stating one purpose header twice: which one the upstream acts on
+/// is its own affair, and the record (or the entitlement check) would vouch for the other.
+pub(crate) fn repeated_purpose(name: &'static str) -> GatewayError {
+    GatewayError::downstream(
+        ProblemCode::RequestInvalid,
+        "A purpose header is stated more than once.",
+    )
+    .with_errors(vec![garrison_core::ProblemItem {
+        location: format!("header.{name}"),
+        rule: "single".to_owned(),
+        message: format!("{name} must be stated once"),
+    }])
 }

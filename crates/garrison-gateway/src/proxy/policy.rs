@@ -186,7 +186,11 @@ fn entitle(
         ));
     }
     if let Some(purposes) = &subscription.purposes {
-        let stated = headers.get(&PURPOSE).map(HeaderValue::as_bytes);
+        let mut values = headers.get_all(&PURPOSE).iter();
+        let stated = values.next().map(HeaderValue::as_bytes);
+        if values.next().is_some() {
+            return Err(super::repeated_purpose("context"));
+        }
         match stated {
             None => {
                 return Err(GatewayError::downstream(
