@@ -129,6 +129,23 @@ impl RouteContract {
         stats: &RouteStats,
     ) -> Result<Response<GatewayBody>, GatewayError> {
         let (parts, body) = response.into_parts();
+        // Declared larger than the gateway checks: under `report` passed on unread (and said
+        // so), under `enforce` refused below without reading it.
+        let declared_too_large = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .is_some_and(|n| n > MAX_CHECKED_RESPONSE as u64);
+        if declared_too_large && self.responses != ResponseValidation::Enforce {
+            tracing::warn!(
+                target: "garrison::contract",
+                request_id = request_id.to_str().unwrap_or_default(),
+                route,
+                status = parts.status.as_u16(),
+                "upstream response too large to check against the contract; passed on unchecked"
+            );
+            return Ok(Response::from_parts(parts, Either::Left(body)));
+        }
         let collected = Limited::new(body, MAX_CHECKED_RESPONSE).collect().await;
         let (body, violations) = match collected {
             Ok(collected) => {
@@ -139,6 +156,19 @@ impl RouteContract {
                     &bytes,
                 );
                 (bytes, verdict.err().map(items))
+            }
+            // Found too large only while read (no length declared): what was read is gone, so
+            // the answer cannot be passed on whole in either mode.
+            Err(error)
+                if error
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                    && self.responses != ResponseValidation::Enforce =>
+            {
+                return Err(GatewayError::upstream(
+                    ProblemCode::BadGateway,
+                    "The upstream's answer was larger than the gateway checks, so it could not be passed on.",
+                ));
             }
             Err(error)
                 if error

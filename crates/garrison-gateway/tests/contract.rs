@@ -298,6 +298,25 @@ async fn a_drifting_upstream_is_caught_when_enforcing_and_counted_when_reporting
             "{route} in {metrics}"
         );
     }
+    // One too large to check is passed on whole, unchecked, under `report`…
+    let pad = ("test-pad", "9000000");
+    let response = send(
+        &h,
+        Protocol::Http1,
+        "GET",
+        &format!("/report/v1/people/{ID}"),
+        &[pad],
+        "",
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        json(&response)["pad"].as_str().map(str::len),
+        Some(9_000_000)
+    );
+    // …and refused under `enforce`.
+    let response = send(&h, Protocol::Http1, "GET", &path, &[pad], "").await;
+    assert_problem(&response, 502, "UPSTREAM_CONTRACT_VIOLATION");
 }
 
 #[tokio::test]

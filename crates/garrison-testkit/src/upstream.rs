@@ -5,7 +5,8 @@
 //! - anything else answers 200 with JSON describing the request it received (method, path,
 //!   headers, body length), naming the data subject given in a `test-subject` request header
 //!   in a `garrison-subject` response header, as a citizen service does — with the status a
-//!   `test-status` request header names, and the content type `test-content-type` names.
+//!   `test-status` request header names, the content type `test-content-type` names, and a
+//!   `pad` member of as many bytes as `test-pad` says.
 //!
 //! It counts requests and connections so tests can assert what reached it.
 
@@ -128,6 +129,10 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
         .get("test-content-type")
         .cloned()
         .unwrap_or_else(|| http::HeaderValue::from_static("application/json"));
+    let pad = request
+        .headers()
+        .get("test-pad")
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     let method = request.method().to_string();
     let uri = request.uri().to_string();
     let query = request.uri().query().map(str::to_owned);
@@ -136,7 +141,7 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
         Ok(b) => b.to_bytes(),
         Err(e) => return Err(std::io::Error::other(e)),
     };
-    let echo = serde_json::json!({
+    let mut echo = serde_json::json!({
         "uri": uri,
         "method": method,
         "path": path,
@@ -144,6 +149,9 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
         "headers": headers,
         "bodyBytes": body.len(),
     });
+    if let Some(pad) = pad {
+        echo["pad"] = serde_json::Value::String("x".repeat(pad));
+    }
     let mut builder = Response::builder().status(status);
     for subject in subject.iter().flat_map(|s| s.split(';')) {
         builder = builder.header("garrison-subject", subject);
