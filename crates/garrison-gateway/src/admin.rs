@@ -79,7 +79,7 @@ pub(crate) async fn serve(
             },
             _ = shutdown.changed() => return,
         };
-        let ip = crate::proxy::headers::canonical(peer.ip());
+        let ip = crate::conn_limit::client_key(peer.ip());
         let (Some(place), Ok(slot)) = (
             per_address.try_acquire(ip, ADMIN_CONNECTIONS_PER_IP),
             in_all.clone().try_acquire_owned(),

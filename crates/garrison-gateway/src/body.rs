@@ -2,6 +2,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -34,6 +36,8 @@ pub(crate) struct GuardedBody {
     // Boxed because the upstream client needs an `Unpin` body; only requests that have a
     // body pay for it.
     deadline: Pin<Box<Sleep>>,
+    /// Set once the whole body has come (see [`GuardedBody::received`]).
+    received: Arc<AtomicBool>,
 }
 
 impl GuardedBody {
@@ -43,7 +47,14 @@ impl GuardedBody {
             inner,
             remaining: limit,
             deadline: Box::pin(tokio::time::sleep_until(Instant::now() + timeout)),
+            received: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// A flag set once the client has sent the whole body: until then, an upstream that has
+    /// not answered may be waiting for the client, not failing.
+    pub(crate) fn received(&self) -> Arc<AtomicBool> {
+        self.received.clone()
     }
 }
 
@@ -68,7 +79,10 @@ impl Body for GuardedBody {
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::Client(e)))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                this.received.store(true, Ordering::Release);
+                Poll::Ready(None)
+            }
             Poll::Pending => match this.deadline.as_mut().poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Some(Err(BodyError::Timeout))),
                 Poll::Pending => Poll::Pending,

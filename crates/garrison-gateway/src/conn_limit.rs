@@ -6,6 +6,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 const SHARDS: usize = 32;
 
+/// Whose connection it is, for the limit: an IPv4 address (IPv4-mapped IPv6 included), or the
+/// /64 an IPv6 address is in — the least a site is given, so one holder of a /64 cannot take a
+/// new place with each of its 2^64 addresses.
+pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
+    match crate::proxy::headers::canonical(ip) {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        v4 => v4,
+    }
+}
+
 /// Counts open connections per IP address and refuses those over the limit. Touched once per
 /// connection (accept and close), never per request.
 #[derive(Debug)]
@@ -84,5 +94,14 @@ mod tests {
         assert!(limiter.try_acquire(b, 2).is_some());
         drop(first);
         assert!(limiter.try_acquire(a, 2).is_some());
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64_and_a_mapped_ipv4_one_its_address() {
+        let key = |s: &str| client_key(s.parse().expect("ip"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.1"), key("192.0.2.1"));
+        assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
     }
 }

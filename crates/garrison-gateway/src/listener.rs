@@ -42,7 +42,7 @@ pub(crate) async fn accept_loop(
         let max = snapshot.settings.limits.max_connections_per_ip;
         let Some(permit) = state
             .connections
-            .try_acquire(crate::proxy::headers::canonical(peer.ip()), max)
+            .try_acquire(crate::conn_limit::client_key(peer.ip()), max)
         else {
             state
                 .shared

@@ -266,3 +266,31 @@ async fn the_admin_listener_bounds_connections_and_slow_bodies() {
     }
     assert!(served, "places are freed when connections close");
 }
+
+/// A route's timeout that falls while the client is still sending its body says nothing of the
+/// upstream (it is waiting for that body): a client dripping its bodies must not open the
+/// circuit breaker, which would refuse every consumer of the upstream.
+#[tokio::test]
+async fn a_client_dripping_its_body_does_not_open_the_circuit_for_everyone() {
+    let drip = garrison_testkit::upstream::TestUpstream::start().await;
+    let h = Harness::start(Setup {
+        extra_upstreams: format!(
+            "  - name: drip\n    targets: [{}]\n    circuit_breaker:\n      failures: 2\n      cooldown: 60s\n",
+            drip.addr
+        ),
+        extra_routes: "  - name: drip\n    group: citizen\n    methods: [GET, POST]\n    path: /drip/{id}\n    upstream: drip\n    timeout: 200ms\n"
+            .to_owned(),
+        ..Setup::default()
+    })
+    .await;
+    let key = h.consumer("alice").key.clone();
+    let raw = format!(
+        "POST /drip/1 HTTP/1.1\r\nhost: localhost\r\nx-api-key: {key}\r\ncontent-length: 100\r\n\r\n{{"
+    );
+    for _ in 0..3 {
+        let (response, _) = exchange_raw(&h, raw.as_bytes(), Duration::from_millis(900)).await;
+        assert_eq!(statuses(&response), vec![504], "{response}");
+    }
+    let served = h.get_as("alice", "/drip/1").await;
+    assert_eq!(served.status(), 200, "the circuit stayed closed");
+}

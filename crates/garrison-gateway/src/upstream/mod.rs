@@ -169,6 +169,13 @@ impl UpstreamPool {
         // Only a pool with somewhere else to go keeps a copy for a retry.
         let spare = (self.targets.len() > 1 && matches!(request.body(), Either::Right(_)))
             .then(|| clone_complete(&request));
+        // A body still arriving from the client when the time is up says nothing of the
+        // upstream, which may be waiting for it: one slow client must not open the breaker
+        // for every consumer.
+        let received = match request.body() {
+            Either::Left(streamed) => Some(streamed.received()),
+            Either::Right(_) => None,
+        };
         let attempt = tokio::time::timeout(timeout, self.on_connection(target, request));
         let result = attempt.await;
         let now = self.clock.now();
@@ -184,7 +191,9 @@ impl UpstreamPool {
                 Err((failure, spare))
             }
             Err(_elapsed) => {
-                target.breaker.failure(now);
+                if received.is_none_or(|r| r.load(std::sync::atomic::Ordering::Acquire)) {
+                    target.breaker.failure(now);
+                }
                 Err((Failure::Timeout, None))
             }
         }
