@@ -79,18 +79,25 @@ pub(crate) async fn serve(
             },
             _ = shutdown.changed() => return,
         };
+        // The host's own probes and operators (loopback) are not counted in the total, so
+        // other addresses cannot shut them out; every address has its own bound.
         let ip = crate::conn_limit::client_key(peer.ip());
-        let (Some(place), Ok(slot)) = (
-            per_address.try_acquire(ip, ADMIN_CONNECTIONS_PER_IP),
-            in_all.clone().try_acquire_owned(),
-        ) else {
-            // Over the limit: closed at once, nothing read.
+        let local = crate::proxy::headers::canonical(peer.ip()).is_loopback();
+        let place = per_address.try_acquire(ip, ADMIN_CONNECTIONS_PER_IP);
+        let slot = if local {
+            None
+        } else {
+            in_all.clone().try_acquire_owned().ok()
+        };
+        let (Some(place), true) = (place, local || slot.is_some()) else {
+            // Over a limit: closed at once, nothing read.
             drop(stream);
             continue;
         };
+        let held = (place, slot);
         let state = state.clone();
         tokio::spawn(async move {
-            let _held = (place, slot);
+            let _held = held;
             let service = service_fn(move |request| {
                 let state = state.clone();
                 async move { Ok::<_, std::convert::Infallible>(handle(state, peer, request).await) }

@@ -76,6 +76,11 @@ impl Body for GuardedBody {
                     }
                     this.remaining -= len;
                 }
+                // With a declared length (or an h2 END_STREAM) the body ends with its last
+                // frame: hyper then never asks for the end below.
+                if this.inner.is_end_stream() {
+                    this.received.store(true, Ordering::Release);
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::Client(e)))),

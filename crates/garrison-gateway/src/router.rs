@@ -120,10 +120,12 @@ pub(crate) fn is_canonical(path: &str) -> bool {
         let at = i + at;
         let decoded = bytes
             .get(at + 1..at + 3)
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
             .and_then(|hex| std::str::from_utf8(hex).ok())
             .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        // `%3B` is `;` and `%25` a `%` to a server that decodes once more.
         match decoded {
-            Some(b) if b.is_ascii_alphanumeric() || b"-._~/\\\0".contains(&b) => return false,
+            Some(b) if b.is_ascii_alphanumeric() || b"-._~/\\\0;%".contains(&b) => return false,
             None => return false,
             Some(_) => i = at + 3,
         }
@@ -192,6 +194,9 @@ mod tests {
             "/x/%zz",
             "/x/%4",
             "/x/%",
+            "/files/..%3B/internal",
+            "/x/%252e%252e",
+            "/x/%+1",
             "a/b",
             "/a%00",
         ] {

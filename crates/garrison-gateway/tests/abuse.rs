@@ -293,4 +293,15 @@ async fn a_client_dripping_its_body_does_not_open_the_circuit_for_everyone() {
     }
     let served = h.get_as("alice", "/drip/1").await;
     assert_eq!(served.status(), 200, "the circuit stayed closed");
+    // A whole body sent to an upstream that then hangs is the upstream's failure: twice, and
+    // the circuit opens.
+    let whole = format!(
+        "POST /drip/hang HTTP/1.1\r\nhost: localhost\r\nx-api-key: {key}\r\ncontent-length: 2\r\n\r\n{{}}"
+    );
+    for _ in 0..2 {
+        let (response, _) = exchange_raw(&h, whole.as_bytes(), Duration::from_millis(900)).await;
+        assert_eq!(statuses(&response), vec![504], "{response}");
+    }
+    let refused = h.get_as("alice", "/drip/1").await;
+    assert_eq!(refused.status(), 503, "the circuit opened");
 }

@@ -177,7 +177,7 @@ impl Portal {
 
     /// Answers one request (synchronously: the store is synchronous and password hashing
     /// is CPU work; [`AdminExtension::handle`] runs this on a blocking thread).
-    pub fn answer(
+    pub(crate) fn answer(
         &self,
         request: &Request<Bytes>,
         context: &AdminContext,

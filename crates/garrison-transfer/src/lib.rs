@@ -38,6 +38,9 @@ pub enum TransferError {
     /// The sender, or the service, has as many write sessions open as it may.
     #[error("too many uploads are being written at once; retry shortly")]
     Busy,
+    /// The upload was delivered: it is the recipient's file now, not the sender's to terminate.
+    #[error("the file was delivered to its inbox")]
+    Delivered,
     /// The sender has as many unfinished uploads as it may.
     #[error(
         "at most {MAX_UNFINISHED_PER_SENDER} unfinished uploads per sender: complete or terminate one first"
@@ -567,15 +570,26 @@ impl Transfers {
     /// are unreadable from that moment, then the segments. Refused (423) while a session writes
     /// to it, which would otherwise store its record again — the upload back after its
     /// termination — or a segment into the directory being removed.
+    /// A delivered file is refused ([`TransferError::Delivered`]) — checked under the hold, as
+    /// the upload's last bytes may have completed it since the caller looked.
     pub fn delete(&self, id: &FileId) -> Result<(), TransferError> {
         let _held = self.hold(id.as_str())?;
-        let record = self.record(id).ok();
+        let record = self.record(id)?;
+        if record.is_complete() {
+            return Err(TransferError::Delivered);
+        }
         self.forget_running(id.as_str());
-        self.store.remove(id)?;
-        if let Some(record) = record.filter(|r| !r.is_complete()) {
+        self.remove_unfinished(id, &record)
+    }
+
+    /// Removes the files of `record`, an unfinished upload, and stops counting it once its
+    /// record is gone (even when removing its segments then failed).
+    fn remove_unfinished(&self, id: &FileId, record: &FileRecord) -> Result<(), TransferError> {
+        let removed = self.store.remove(id);
+        if removed.is_ok() || matches!(self.store.get_record(id), Ok(None)) {
             self.finished(&record.sender);
         }
-        Ok(())
+        Ok(removed?)
     }
 
     /// Holds upload `id`'s lock until the returned guard is dropped.
@@ -601,9 +615,13 @@ impl Transfers {
     ) -> Result<Vec<(FileRecord, Deletion)>, TransferError> {
         let mut deleted = Vec::new();
         for id in self.store.list()? {
+            match self.record(&id) {
+                Ok(record) if record.expires <= now => {}
+                _ => continue,
+            }
             // An upload being written right now is left to its session; one this sweep
             // deletes is held, so no session begins on it meanwhile, and its record is read
-            // under the hold (a session ending just before may have completed it).
+            // again under the hold (a session ending just before may have completed it).
             let Ok(_held) = self.hold(id.as_str()) else {
                 continue;
             };
@@ -622,9 +640,10 @@ impl Transfers {
                 continue;
             }
             self.forget_running(&record.id);
-            self.store.remove(&id)?;
-            if !record.is_complete() {
-                self.finished(&record.sender);
+            if record.is_complete() {
+                self.store.remove(&id)?;
+            } else {
+                self.remove_unfinished(&id, &record)?;
             }
             deleted.push((record, why));
         }

@@ -190,6 +190,16 @@ fn an_upload_being_written_is_neither_terminated_nor_swept() {
         "the session's bytes stand"
     );
     // Once the session is over, termination goes ahead — and holds the upload while it does.
+    // (A delivered file is the recipient's: not the sender's to terminate.)
+    let done = f.transfers.create(upload(3)).unwrap();
+    let done_id = FileId::parse(&done.id).unwrap();
+    let mut w = begin(&f.transfers, &done_id, 1001, true).unwrap();
+    w.write(b"abc").unwrap();
+    w.finish(None, 1002, 10).unwrap();
+    assert!(matches!(
+        f.transfers.delete(&done_id),
+        Err(TransferError::Delivered)
+    ));
     f.transfers.delete(&id).unwrap();
     assert!(matches!(
         f.transfers.record(&id),

@@ -55,17 +55,28 @@ pub(crate) struct InboxRuntime {
     pub(crate) webhook: Option<Arc<garrison_config::Webhook>>,
 }
 
-/// Open stores, by directory: they outlive snapshots (a reload must not open a second
-/// `Transfers` over the same files, whose write locks would not see each other's).
+/// Open stores, by directory, with the id of the master key they were opened with: they
+/// outlive snapshots (a reload must not open a second `Transfers` over the same files, whose
+/// write locks would not see each other's).
 #[derive(Default)]
-pub(crate) struct OpenStores(Mutex<Vec<(PathBuf, Arc<Transfers>)>>);
+pub(crate) struct OpenStores(Mutex<Vec<(PathBuf, Arc<Transfers>, String)>>);
 
 impl OpenStores {
     /// The service over `transfer.store`, opened on first use with the master keys of that
     /// first configuration (changing a store's keys needs a restart).
     pub(crate) fn get(&self, transfer: &Transfer) -> Result<Arc<Transfers>, String> {
         let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, service)) = open.iter().find(|(dir, _)| *dir == transfer.store) {
+        let current_key = transfer.master_keys.current_id();
+        if let Some((_, service, opened_with)) =
+            open.iter().find(|(dir, ..)| *dir == transfer.store)
+        {
+            // However the service is named now: its store keeps the keys it was opened with.
+            if opened_with != current_key {
+                return Err(format!(
+                    "transfer store {}: its current master key changed ({opened_with:?} to {current_key:?}); that needs a restart",
+                    transfer.store.display()
+                ));
+            }
             return Ok(service.clone());
         }
         let store = LocalStore::open(&transfer.store)
@@ -74,7 +85,11 @@ impl OpenStores {
             Arc::new(store),
             transfer.master_keys.clone(),
         ));
-        open.push((transfer.store.clone(), service.clone()));
+        open.push((
+            transfer.store.clone(),
+            service.clone(),
+            current_key.to_owned(),
+        ));
         Ok(service)
     }
 }
@@ -227,6 +242,10 @@ pub(crate) fn store_error(error: TransferError) -> GatewayError {
         TransferError::Busy => GatewayError::downstream(
             ProblemCode::MessageThrottledOut,
             "Too many uploads are being written at once; retry when one has finished.",
+        ),
+        TransferError::Delivered => GatewayError::downstream(
+            ProblemCode::ResourceForbidden,
+            "The file was delivered: it belongs to the recipient's inbox now.",
         ),
         TransferError::TooManyUnfinished => {
             GatewayError::downstream(ProblemCode::MessageThrottledOut, "")

@@ -440,10 +440,7 @@ async fn terminate(
     exchange.event = Some("terminate");
     let record = owned_upload(call, exchange).await?;
     if record.is_complete() {
-        return Err(GatewayError::downstream(
-            ProblemCode::ResourceForbidden,
-            "The file was delivered: it belongs to the recipient's inbox now.",
-        ));
+        return Err(store_error(TransferError::Delivered));
     }
     let service = call.transfer.service.clone();
     let id = FileId::parse(&record.id).ok_or_else(|| store_error(TransferError::NotFound))?;

@@ -47,7 +47,25 @@ async fn a_reload_may_not_move_a_transfer_service_to_another_store() {
         ),
         "{error}"
     );
+    // Nor by renaming the service while changing its keys: the store keeps the keys it was
+    // opened with, whatever the service is called.
+    let line = garrison_transfer::MasterKeys::generate_line("k-new").expect("key");
+    std::fs::write(h.dir.join("transfer-keys-new"), line).expect("keys");
+    std::fs::write(
+        h.config_path(),
+        config.replace("evidence", "proof").replace(
+            "master_keys: transfer-keys",
+            "master_keys: transfer-keys-new",
+        ),
+    )
+    .expect("write");
+    let error = h.gateway.reload().expect_err("needs a restart");
+    assert!(
+        error.to_string().contains("its current master key changed"),
+        "{error}"
+    );
     // The service goes on over its store.
+    std::fs::write(h.config_path(), &config).expect("write");
     let path = create(&h, "alice", 10, "bob-inbox").await;
     assert_eq!(patch(&h, &path, 0, b"0123456789").await.status(), 204);
 }
