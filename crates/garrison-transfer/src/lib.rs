@@ -7,17 +7,19 @@
 //! gateway decides who may do what and records it; this crate stores, encrypts and verifies.
 //! Every method does blocking I/O: call it from a blocking thread.
 
+mod bounds;
 pub mod crypto;
 pub mod store;
 pub mod tus;
 mod writer;
 
-use std::collections::HashSet;
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use bounds::Bounds;
+pub use bounds::{MAX_SESSIONS, MAX_SESSIONS_PER_SENDER, MAX_UNFINISHED_PER_SENDER};
 pub use crypto::{CryptoError, DataKey, MasterKeys, SEGMENT_SIZE, WrappedKey};
 pub use store::{FileId, LocalStore, TransferStore};
 pub use writer::UploadWriter;
@@ -149,40 +151,16 @@ impl Deletion {
     }
 }
 
-/// Most write sessions one sender may have open at once: each holds a segment's buffer
-/// (1 MiB) for as long as its body keeps arriving, however slowly.
-pub const MAX_SESSIONS_PER_SENDER: usize = 8;
-
-/// Most write sessions open at once in one service, whoever sends.
-pub const MAX_SESSIONS: usize = 64;
-
-/// Most unfinished (created, not yet complete) uploads one sender may have: each is a record
-/// and a directory on disk until it completes, is terminated or expires.
-pub const MAX_UNFINISHED_PER_SENDER: usize = 100;
-
-/// What is being written now.
-#[derive(Default)]
-struct Writing {
-    /// Uploads with a write session or a deletion in progress: one at a time per upload.
-    uploads: HashSet<String>,
-    /// Open write sessions by sender.
-    senders: std::collections::HashMap<String, usize>,
-    /// Open write sessions in all.
-    sessions: usize,
-}
-
 /// Uploads, inboxes and their encrypted storage.
 pub struct Transfers {
     store: Arc<dyn TransferStore>,
     keys: Arc<MasterKeys>,
-    /// Uploads with a write session (or a deletion) in progress, and the sessions by sender.
-    writing: Mutex<Writing>,
+    /// Who may write what now, and how much.
+    pub(crate) bounds: Bounds,
     /// For uploads in progress in this process: the SHA-256 of their content so far, and the
     /// offset it covers, so that completion need not read the file back. Lost on a restart
     /// (completion then reads every segment back).
     running: Mutex<std::collections::HashMap<String, (u64, ring::digest::Context)>>,
-    /// Unfinished uploads by sender; `None` until the first creation counts them on disk.
-    unfinished: Mutex<Option<std::collections::HashMap<String, usize>>>,
 }
 
 impl std::fmt::Debug for Transfers {
@@ -199,9 +177,8 @@ impl Transfers {
         Transfers {
             store,
             keys,
-            writing: Mutex::new(Writing::default()),
+            bounds: Bounds::default(),
             running: Mutex::new(std::collections::HashMap::new()),
-            unfinished: Mutex::new(None),
         }
     }
 
@@ -209,10 +186,11 @@ impl Transfers {
     /// At most [`MAX_UNFINISHED_PER_SENDER`] unfinished uploads per sender.
     pub fn create(&self, new: NewUpload) -> Result<FileRecord, TransferError> {
         let sender = new.sender.clone();
-        self.count_unfinished(&sender)?;
+        self.bounds
+            .count_unfinished(&sender, || self.unfinished_on_disk())?;
         let created = self.store_new(new);
         if created.is_err() {
-            self.finished(&sender);
+            self.bounds.finished(&sender);
         }
         created
     }
@@ -315,7 +293,7 @@ impl Transfers {
         now: u64,
         commit_as_it_goes: bool,
     ) -> Result<UploadWriter, TransferError> {
-        self.take(id.as_str())?;
+        self.bounds.take(id.as_str())?;
         let mut guard = writer::WriteLock {
             transfers: self.clone(),
             id: id.to_string(),
@@ -333,7 +311,7 @@ impl Transfers {
             }
             .into());
         }
-        self.admit(&record.sender)?;
+        self.bounds.admit(&record.sender)?;
         guard.sender = Some(record.sender.clone());
         // The session may not outlive the upload: a body trickling in must stop at expiry.
         // (`None`: further off than the clock can count.)
@@ -397,88 +375,6 @@ impl Transfers {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(id);
-    }
-
-    /// Takes upload `id`'s lock — held by a write session, or by a deletion — or says it is
-    /// taken (423).
-    fn take(&self, id: &str) -> Result<(), TransferError> {
-        let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
-        if writing.uploads.insert(id.to_owned()) {
-            Ok(())
-        } else {
-            Err(TransferError::Locked)
-        }
-    }
-
-    fn release(&self, id: &str) {
-        self.writing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .uploads
-            .remove(id);
-    }
-
-    /// Counts one more unfinished upload of `sender`, or says it has as many as it may. The
-    /// first call counts the uploads on disk.
-    fn count_unfinished(&self, sender: &str) -> Result<(), TransferError> {
-        let mut unfinished = self
-            .unfinished
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if unfinished.is_none() {
-            let mut counts = std::collections::HashMap::new();
-            for id in self.store.list()? {
-                if let Ok(record) = self.record(&id)
-                    && !record.is_complete()
-                {
-                    *counts.entry(record.sender).or_insert(0) += 1;
-                }
-            }
-            *unfinished = Some(counts);
-        }
-        let counts = unfinished.get_or_insert_default();
-        let count = counts.entry(sender.to_owned()).or_insert(0);
-        if *count >= MAX_UNFINISHED_PER_SENDER {
-            return Err(TransferError::TooManyUnfinished);
-        }
-        *count += 1;
-        Ok(())
-    }
-
-    /// One unfinished upload of `sender` completed, or is gone.
-    fn finished(&self, sender: &str) {
-        let mut unfinished = self
-            .unfinished
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = unfinished.as_mut().and_then(|c| c.get_mut(sender)) {
-            *count = count.saturating_sub(1);
-        }
-    }
-
-    /// Counts a write session of `sender`, or says the sender (or the service) has as many
-    /// open as it may: slow bodies must not hold every buffer the service can give.
-    fn admit(&self, sender: &str) -> Result<(), TransferError> {
-        let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
-        let open = writing.senders.get(sender).copied().unwrap_or(0);
-        if open >= MAX_SESSIONS_PER_SENDER || writing.sessions >= MAX_SESSIONS {
-            return Err(TransferError::Busy);
-        }
-        writing.senders.insert(sender.to_owned(), open + 1);
-        writing.sessions += 1;
-        Ok(())
-    }
-
-    /// A write session of `sender` ended.
-    fn discharge(&self, sender: &str) {
-        let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
-        writing.sessions = writing.sessions.saturating_sub(1);
-        if let Some(open) = writing.senders.get_mut(sender) {
-            *open -= 1;
-            if *open == 0 {
-                writing.senders.remove(sender);
-            }
-        }
     }
 
     fn read_segment(
@@ -573,7 +469,7 @@ impl Transfers {
     /// A delivered file is refused ([`TransferError::Delivered`]) — checked under the hold, as
     /// the upload's last bytes may have completed it since the caller looked.
     pub fn delete(&self, id: &FileId) -> Result<(), TransferError> {
-        let _held = self.hold(id.as_str())?;
+        let _held = self.bounds.hold(id.as_str())?;
         let record = self.record(id)?;
         if record.is_complete() {
             return Err(TransferError::Delivered);
@@ -587,18 +483,24 @@ impl Transfers {
     fn remove_unfinished(&self, id: &FileId, record: &FileRecord) -> Result<(), TransferError> {
         let removed = self.store.remove(id);
         if removed.is_ok() || matches!(self.store.get_record(id), Ok(None)) {
-            self.finished(&record.sender);
+            self.bounds.finished(&record.sender);
         }
         Ok(removed?)
     }
 
-    /// Holds upload `id`'s lock until the returned guard is dropped.
-    fn hold<'a>(&'a self, id: &'a str) -> Result<Held<'a>, TransferError> {
-        self.take(id)?;
-        Ok(Held {
-            transfers: self,
-            id,
-        })
+    /// Unfinished uploads by sender, as the store holds them.
+    fn unfinished_on_disk(
+        &self,
+    ) -> Result<std::collections::HashMap<String, usize>, TransferError> {
+        let mut counts = std::collections::HashMap::new();
+        for id in self.store.list()? {
+            if let Ok(record) = self.record(&id)
+                && !record.is_complete()
+            {
+                *counts.entry(record.sender).or_insert(0) += 1;
+            }
+        }
+        Ok(counts)
     }
 
     /// Deletes every file whose time is up at `now`, returning what was deleted and why.
@@ -622,7 +524,7 @@ impl Transfers {
             // An upload being written right now is left to its session; one this sweep
             // deletes is held, so no session begins on it meanwhile, and its record is read
             // again under the hold (a session ending just before may have completed it).
-            let Ok(_held) = self.hold(id.as_str()) else {
+            let Ok(_held) = self.bounds.hold(id.as_str()) else {
                 continue;
             };
             let Ok(record) = self.record(&id) else {
@@ -709,18 +611,6 @@ impl FileReader {
             .get(from as usize..to as usize)
             .ok_or(CryptoError::Integrity)?
             .to_vec())
-    }
-}
-
-/// Upload `id`'s lock, held by a deletion (a session's is [`writer::WriteLock`]).
-struct Held<'a> {
-    transfers: &'a Transfers,
-    id: &'a str,
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        self.transfers.release(self.id);
     }
 }
 

@@ -28,9 +28,9 @@ pub(crate) struct WriteLock {
 impl Drop for WriteLock {
     fn drop(&mut self) {
         if let Some(sender) = &self.sender {
-            self.transfers.discharge(sender);
+            self.transfers.bounds.discharge(sender);
         }
-        self.transfers.release(&self.id);
+        self.transfers.bounds.release(&self.id);
     }
 }
 
@@ -244,7 +244,7 @@ impl UploadWriter {
             self.record.completed = Some(now);
             self.record.expires = now.saturating_add(retention);
             self.transfers.save(&self.record)?;
-            self.transfers.finished(&self.record.sender);
+            self.transfers.bounds.finished(&self.record.sender);
         } else if let Some(running) = self.running.take() {
             self.transfers
                 .keep_running(&self.record.id, self.record.offset, running);
