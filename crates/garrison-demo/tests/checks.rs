@@ -227,7 +227,12 @@ async fn caller_identification_confidence() {
         ),
         (
             json!({"firstName": "Jo", "ninoFragment": "0000", "postcode": "ZZ9 9ZZ"}),
-            json!({"verified": false, "confidence": "low"}),
+            json!({"verified": false, "confidence": "none"}),
+        ),
+        (
+            // One detail, and right: answered as a wrong one is.
+            json!({"ninoFragment": "3456"}),
+            json!({"verified": false, "confidence": "none"}),
         ),
         (
             json!({"ninoFragment": "0000"}),
