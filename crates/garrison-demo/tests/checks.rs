@@ -135,6 +135,24 @@ async fn prescription_exemption_edges() {
         run(check, request.clone(), &ends_that_day).await["basis"],
         "pensions_credit"
     );
+    // An award that has ended since (its status today is `ended`) covered the date asked.
+    let since_ended = with(json!([claim(
+        "pensions_credit",
+        json!({"startDate": "2026-04-01", "endDate": "2026-10-31", "status": "ended", "amount": 20000})
+    )]));
+    assert_eq!(
+        run(check, request.clone(), &since_ended).await["basis"],
+        "pensions_credit"
+    );
+    // One suspended now is not counted.
+    let suspended = with(json!([claim(
+        "pensions_credit",
+        json!({"startDate": "2026-04-01", "status": "suspended", "amount": 20000})
+    )]));
+    assert_eq!(
+        run(check, request.clone(), &suspended).await["exempt"],
+        false
+    );
     // PIP does not exempt; nobody found.
     let pip = with(json!([claim(
         "personal_independence_payment",
