@@ -38,7 +38,7 @@ pub use generate::Generator;
 pub use lint::{
     FileReport, Finding, LintReport, RULES, Rule, RuleSet, RuleSetError, Severity, lint, lint_files,
 };
-pub use mock::{MockError, MockOperation, MockResponse, Prefer, mock_operation};
+pub use mock::{MockError, MockOperation, MockResponse, Prefer, is_json, mock_operation};
 pub use normalise::normalise_schema;
 pub use operations::{METHODS, OperationInfo, operations};
 pub use pointer::{escape_segment, unescape_segment};

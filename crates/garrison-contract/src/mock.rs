@@ -288,7 +288,7 @@ fn status_key(key: &str) -> Option<StatusKey> {
 }
 
 /// Whether `media` is JSON: `application/json`, `*/*+json` or `*/json`.
-pub(crate) fn is_json(media: &str) -> bool {
+pub fn is_json(media: &str) -> bool {
     let essence = media
         .split(';')
         .next()

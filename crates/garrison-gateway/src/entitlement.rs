@@ -128,21 +128,12 @@ pub(crate) async fn minimise(
     ))
 }
 
-/// Whether `headers` say the body is JSON (`application/json` or `application/…+json`).
+/// Whether `headers` say the body is JSON, as the contracts' media types do.
 fn is_json(headers: &http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .is_some_and(|v| {
-            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-        })
+        .is_some_and(garrison_contract::is_json)
 }
 
 /// An error answer reduced to its problem members ([`ERROR_MEMBERS`]), or to no body at all
