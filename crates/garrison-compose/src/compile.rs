@@ -6,7 +6,7 @@ use std::sync::Arc;
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use cel::{Env, Program};
 
-use crate::definition::{CallDefinition, CheckDefinition};
+use crate::definition::{CallDefinition, CheckDefinition, RefusalKind};
 use crate::error::{CompileError, Field, Site};
 
 /// The variables an expression may read.
@@ -43,6 +43,15 @@ pub struct CompiledCheck {
     pub(crate) env: Arc<Env>,
     pub(crate) steps: Vec<Vec<CompiledCall>>,
     pub(crate) decision: Expression,
+    pub(crate) refusals: Vec<CompiledRefusal>,
+}
+
+/// A refusal, its condition compiled.
+#[derive(Debug)]
+pub(crate) struct CompiledRefusal {
+    pub(crate) when: Expression,
+    pub(crate) kind: RefusalKind,
+    pub(crate) detail: Option<String>,
 }
 
 /// One call, its expressions compiled.
@@ -62,6 +71,9 @@ pub(crate) struct Expression {
     pub(crate) program: Program,
     pub(crate) source: String,
     pub(crate) site: Site,
+    /// The first step group it can be evaluated before: one past the last group it reads
+    /// (0 when it reads no step).
+    pub(crate) ready: usize,
 }
 
 impl std::fmt::Debug for CompiledCheck {
@@ -71,6 +83,7 @@ impl std::fmt::Debug for CompiledCheck {
             .field("name", &self.name)
             .field("steps", &self.steps)
             .field("decision", &self.decision)
+            .field("refusals", &self.refusals)
             .finish_non_exhaustive()
     }
 }
@@ -133,11 +146,28 @@ pub fn compile(def: &CheckDefinition) -> Result<CompiledCheck, CompileError> {
         },
         def.steps.len(),
     )?;
+    let refusals = def
+        .refusals
+        .iter()
+        .enumerate()
+        .map(|(index, refusal)| {
+            let site = Site {
+                step: None,
+                field: Field::Refusal(index),
+            };
+            Ok(CompiledRefusal {
+                when: compiler.expression(&refusal.when, site, def.steps.len())?,
+                kind: refusal.kind,
+                detail: refusal.detail.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, CompileError>>()?;
     Ok(CompiledCheck {
         name: def.name.clone(),
         env: Arc::new(compiler.env),
         steps,
         decision,
+        refusals,
     })
 }
 
@@ -213,6 +243,7 @@ impl Compiler<'_> {
                 site,
             });
         }
+        let mut ready = 0;
         for name in &references.steps {
             match self.group_of.get(name.as_str()) {
                 None => {
@@ -227,13 +258,14 @@ impl Compiler<'_> {
                         name,
                     ));
                 }
-                Some(_) => {}
+                Some(&step_group) => ready = ready.max(step_group + 1),
             }
         }
         Ok(Expression {
             program,
             source: source.to_owned(),
             site,
+            ready,
         })
     }
 }

@@ -12,6 +12,36 @@ pub struct CheckDefinition {
     pub steps: Vec<StepDefinition>,
     /// CEL: evaluates to the check's answer, a map that becomes a JSON object.
     pub decision: String,
+    /// When the check answers no decision at all, in order: the first that holds refuses the
+    /// request. Each is evaluated as soon as the steps it reads have run — before any call
+    /// when it reads only `request` and `today`.
+    pub refusals: Vec<RefusalDefinition>,
+}
+
+/// A condition under which a check gives no decision: a decision made on a failed call
+/// ("not exempt" because the benefit records could not be read) or on a question the records
+/// cannot answer would be a wrong answer given with confidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusalDefinition {
+    /// CEL, a bool: the request is refused when true.
+    pub when: String,
+    /// What the refusal means to the caller.
+    pub kind: RefusalKind,
+    /// What the caller is told; the gateway's wording for `kind` when absent. Written in
+    /// configuration, so it never holds a value of the request.
+    pub detail: Option<String>,
+}
+
+/// What a refusal means to the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefusalKind {
+    /// The request matches the contract but is not one the check can answer (a date in the
+    /// future, say): the caller's to change.
+    Invalid,
+    /// A service the check depends on failed, so no decision can be made: the caller may try
+    /// again later.
+    Unavailable,
 }
 
 /// One step of a check.

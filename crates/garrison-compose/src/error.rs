@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::CallError;
+use crate::{CallError, RefusalKind};
 
 /// Where in a check an expression is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub enum Field {
     Body,
     /// The check's decision.
     Decision,
+    /// The `when` of the check's refusal with this index (from 0).
+    Refusal(usize),
 }
 
 impl fmt::Display for Site {
@@ -40,6 +42,7 @@ impl fmt::Display for Site {
             Field::Query(name) => write!(f, "query parameter `{name}`"),
             Field::Body => f.write_str("`body`"),
             Field::Decision => f.write_str("`decision`"),
+            Field::Refusal(index) => write!(f, "`refuse[{index}].when`"),
         }
     }
 }
@@ -120,6 +123,20 @@ pub enum CompileError {
     },
 }
 
+impl CompileError {
+    /// The expression the error is about, when it is about one.
+    pub fn site(&self) -> Option<&Site> {
+        match self {
+            CompileError::Syntax { site, .. }
+            | CompileError::UnknownVariable { site, .. }
+            | CompileError::StepsNotSelected { site, .. }
+            | CompileError::UnknownStep { site, .. }
+            | CompileError::ForwardReference { site, .. } => Some(site),
+            CompileError::DuplicateStep { .. } | CompileError::InvalidStepName { .. } => None,
+        }
+    }
+}
+
 /// A check that failed while running. Messages never contain values from the request or from a
 /// response: they may be personal data.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +164,18 @@ pub enum RunError {
         found: &'static str,
         /// What the field needs.
         expected: &'static str,
+    },
+    /// A refusal's condition held: the check gives no decision.
+    #[error("check `{check}`: refused by `refuse[{index}]` ({kind:?})")]
+    Refused {
+        /// The check.
+        check: String,
+        /// Which refusal (from 0).
+        index: usize,
+        /// What the refusal means.
+        kind: RefusalKind,
+        /// What the caller is told, if the check says.
+        detail: Option<String>,
     },
     /// A call produced no usable response.
     #[error("check `{check}`, step `{step}`: call of `{operation}` failed")]

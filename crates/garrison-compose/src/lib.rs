@@ -43,6 +43,8 @@ mod tests;
 
 pub use caller::{CallError, CallRequest, CallResponse, Caller};
 pub use compile::{CompiledCheck, compile};
-pub use definition::{CallDefinition, CheckDefinition, StepDefinition};
+pub use definition::{
+    CallDefinition, CheckDefinition, RefusalDefinition, RefusalKind, StepDefinition,
+};
 pub use error::{CompileError, Field, RunError, Site};
 pub use run::{Outcome, StepRecord};

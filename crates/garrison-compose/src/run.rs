@@ -66,10 +66,11 @@ impl CompiledCheck {
             steps: HashMap::new(),
         };
         let mut calls = Vec::new();
-        for group in &self.steps {
+        for (index, group) in self.steps.iter().enumerate() {
             // Built and dropped before the calls are awaited: a CEL context is not `Send`.
             let planned = {
                 let context = self.context(&variables)?;
+                self.refuse(&context, index)?;
                 group
                     .iter()
                     .map(|call| self.plan(&context, call))
@@ -114,6 +115,7 @@ impl CompiledCheck {
             }
         }
         let context = self.context(&variables)?;
+        self.refuse(&context, self.steps.len())?;
         let answer = match self.evaluate(&context, &self.decision)? {
             decision @ Value::Map(_) => to_json(&decision).map_err(|found| {
                 self.wrong_type(&self.decision, found, "a map JSON can represent")
@@ -142,6 +144,30 @@ impl CompiledCheck {
             }),
         );
         Ok(context)
+    }
+
+    /// Evaluates the refusals that become decidable before step group `ready` (after the last
+    /// group when it is the number of groups), in declaration order: the first that holds ends
+    /// the check.
+    fn refuse(&self, context: &Context<'_, '_>, ready: usize) -> Result<(), RunError> {
+        for (index, refusal) in self.refusals.iter().enumerate() {
+            if refusal.when.ready != ready {
+                continue;
+            }
+            match self.evaluate(context, &refusal.when)? {
+                Value::Bool(false) => {}
+                Value::Bool(true) => {
+                    return Err(RunError::Refused {
+                        check: self.name.clone(),
+                        index,
+                        kind: refusal.kind,
+                        detail: refusal.detail.clone(),
+                    });
+                }
+                other => return Err(self.wrong_type(&refusal.when, type_name(&other), "a bool")),
+            }
+        }
+        Ok(())
     }
 
     /// Evaluates a call's expressions: `None` when `when` is false.

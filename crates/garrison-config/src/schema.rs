@@ -199,6 +199,18 @@ pub(crate) struct RawApi {
 pub(crate) struct RawCheck {
     pub(crate) steps: Spanned<Vec<RawStep>>,
     pub(crate) decision: Text,
+    #[serde(default)]
+    pub(crate) refuse: Vec<RawRefusal>,
+}
+
+/// When a check gives no decision: `when` (CEL), `as` (`invalid` or `unavailable`), `detail`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRefusal {
+    pub(crate) when: Text,
+    #[serde(rename = "as")]
+    pub(crate) kind: Text,
+    pub(crate) detail: Option<Text>,
 }
 
 /// A call, or `parallel:` calls.

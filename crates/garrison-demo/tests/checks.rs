@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use garrison_compose::{CallError, CallRequest, CallResponse, Caller, CompiledCheck};
+use garrison_compose::{
+    CallError, CallRequest, CallResponse, Caller, CompiledCheck, RefusalKind, RunError,
+};
 use serde_json::{Value, json};
 
 const TODAY: &str = "2026-11-25";
@@ -72,6 +74,32 @@ async fn run(
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .answer
+}
+
+/// How `check` refuses `request` given `answers`: the refusal's kind, or a panic when it
+/// answers (or fails otherwise).
+async fn refusal(
+    check: &CompiledCheck,
+    request: Value,
+    answers: &[(&'static str, u16, Value)],
+) -> RefusalKind {
+    let granular = Granular(
+        answers
+            .iter()
+            .map(|(o, s, b)| (*o, (*s, b.clone())))
+            .collect(),
+    );
+    match check.run(&granular, request, TODAY).await {
+        Err(RunError::Refused { kind, detail, .. }) => {
+            assert!(
+                detail.is_some_and(|d| !d.is_empty()),
+                "every refusal says why"
+            );
+            kind
+        }
+        Err(other) => panic!("not a refusal: {other}"),
+        Ok(outcome) => panic!("answered {}", outcome.answer),
+    }
 }
 
 const MATCH: &str = "citizen-match.matchCitizen";
@@ -326,5 +354,119 @@ async fn passport_benefits_on_a_date() {
     assert_eq!(
         run(check, request, &[(MATCH, 404, Value::Null)]).await,
         json!({"personFound": false, "benefits": []})
+    );
+}
+
+/// A check whose records could not be read gives no answer rather than a wrong one ("not
+/// exempt", "no match", "person not found"), and a date after today — on which an open-ended
+/// award in payment now says nothing — is the caller's to change.
+#[tokio::test]
+async fn failures_and_future_dates_are_refused_not_answered() {
+    let checks = checks();
+    let unavailable = RefusalKind::Unavailable;
+    let failed = |status: u16| vec![matched(), (CLAIMS, status, Value::Null)];
+    for name in ["prescription-exemption", "passport-benefits"] {
+        let check = &checks[name];
+        let on = |date: &str| json!({"nino": "AB123456C", "lastName": "Smith", "dateOfBirth": "1980-04-23", "date": date});
+        // An award in payment today, with no end date: it covers today, not next year.
+        let open = vec![
+            matched(),
+            (
+                CLAIMS,
+                200,
+                json!({"data": [claim("pensions_credit",
+                json!({"startDate": "2026-04-01", "status": "in_payment", "amount": 20000}))]}),
+            ),
+        ];
+        assert_eq!(
+            refusal(check, on("2026-11-26"), &open).await,
+            RefusalKind::Invalid,
+            "{name}: tomorrow"
+        );
+        assert_eq!(
+            refusal(check, on("2030-01-01"), &[]).await,
+            RefusalKind::Invalid
+        );
+        let today = run(check, on(TODAY), &open).await;
+        assert!(
+            today.to_string().contains("pensions_credit"),
+            "{name}: {today}"
+        );
+        for status in [500, 502, 503, 400] {
+            assert_eq!(
+                refusal(check, on("2026-10-15"), &failed(status)).await,
+                unavailable,
+                "{name}: claims {status}"
+            );
+            assert_eq!(
+                refusal(check, on("2026-10-15"), &[(MATCH, status, Value::Null)]).await,
+                unavailable,
+                "{name}: match {status}"
+            );
+        }
+        // No claims on record, or nobody (or several people) matched: answered.
+        run(check, on("2026-10-15"), &failed(404)).await;
+        run(check, on("2026-10-15"), &[(MATCH, 422, Value::Null)]).await;
+    }
+
+    let details = |status: u16| {
+        (
+            DETAILS,
+            status,
+            json!({"data": {"id": ID, "type": "Citizen", "attributes": {
+            "firstName": "Jo", "lastName": "Smith", "dateOfBirth": "1980-04-23", "nino": "AB123456C"}}}),
+        )
+    };
+    let address = |status: u16| {
+        (
+            ADDRESS,
+            status,
+            json!({"data": {"type": "Address", "attributes": {
+            "lines": ["1 High Street"], "postcode": "LS1 4AB", "fromDate": "2019-06-01"}}}),
+        )
+    };
+    let identity = json!({"nino": "AB 12 34 56 C", "lastName": "Smith", "firstName": "Jo",
+        "dateOfBirth": "1980-04-23", "postcode": "LS1 4AB"});
+    let caller = json!({"lastName": "Smith", "dateOfBirth": "1980-04-23", "firstName": "Jo",
+        "ninoFragment": "3456"});
+    for (name, request) in [("identity", identity), ("caller-identification", caller)] {
+        let check = &checks[name];
+        for answers in [
+            vec![(MATCH, 503, Value::Null)],
+            vec![matched(), details(500), address(200)],
+            vec![matched(), details(200), address(504)],
+        ] {
+            assert_eq!(
+                refusal(check, request.clone(), &answers).await,
+                unavailable,
+                "{name}: {answers:?}"
+            );
+        }
+        // Several people match, and still several once narrowed: an answer (no match).
+        run(check, request.clone(), &[(MATCH, 422, Value::Null)]).await;
+        // No current address is an answer (a partial match at most), not a failure.
+        let answer = run(
+            check,
+            request.clone(),
+            &[matched(), details(200), address(404)],
+        )
+        .await;
+        assert!(
+            !answer.to_string().contains("fullMatch"),
+            "{name}: {answer}"
+        );
+    }
+
+    // Income band: a failed match is `unavailable` (its own answer), never `personNotFound`.
+    let check = &checks["income-band"];
+    let request = json!({"nino": "AB123456C", "lastName": "Smith", "dateOfBirth": "1980-04-23",
+        "fromMonth": "2025-11", "toMonth": "2026-10"});
+    assert_eq!(
+        run(check, request.clone(), &[(MATCH, 503, Value::Null)]).await,
+        json!({"band": "unavailable"})
+    );
+    assert_eq!(
+        run(check, request, &[(MATCH, 422, Value::Null)]).await,
+        json!({"band": "personNotFound"})
     );
 }

@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use garrison_compose::{CallError, CallRequest, CallResponse, Caller, CompiledCheck, RunError};
+use garrison_compose::{
+    CallError, CallRequest, CallResponse, Caller, CompiledCheck, RefusalKind, RunError,
+};
 use garrison_core::ProblemCode;
 use http::{HeaderMap, HeaderValue, Request, Response, Uri, header};
 use http_body_util::{BodyExt, Either, Full, Limited};
@@ -248,6 +250,24 @@ fn run_error(error: RunError) -> GatewayError {
                 "A service the check depends on gave an unusable answer.",
             ),
         },
+        // The check declared it cannot decide: the detail is its configuration's wording,
+        // never a value of the request.
+        RunError::Refused { kind, detail, .. } => {
+            let mut error = match kind {
+                RefusalKind::Invalid => GatewayError::downstream(
+                    ProblemCode::RequestInvalid,
+                    "The check cannot answer this request.",
+                ),
+                _ => GatewayError::upstream(
+                    ProblemCode::BadGateway,
+                    "A service the check depends on failed, so the check cannot answer.",
+                ),
+            };
+            if let Some(detail) = detail {
+                error.detail = detail.clone().into();
+            }
+            error
+        }
         // A rule that cannot be evaluated is a fault of the check's declaration. The message
         // names the check and expression, never the values.
         _ => {

@@ -98,6 +98,12 @@ fn setup(records_upstream: &str) -> Setup {
           operation: records.getItem
           when: 'steps.status.body.status != "open"'
           path: {{id: '"x"'}}
+      refuse:
+        - when: 'request.lastName == "Later"'
+          as: invalid
+          detail: Asked too early.
+        - when: 'steps.lookup.status == 200 && request.lastName == "Broken"'
+          as: unavailable
       decision: |
         {{
           "outcome": steps.lookup.status == 200
@@ -188,4 +194,51 @@ async fn a_check_whose_service_is_down_fails_as_unavailable() {
     let h = Harness::start(setup("down")).await;
     let response = ask(&h, r#"{"lastName": "Smith"}"#).await;
     assert_problem(&response, 503, "SERVICE_UNAVAILABLE");
+}
+
+#[tokio::test]
+async fn a_check_refuses_rather_than_decides_when_its_configuration_says_so() {
+    let h = Harness::start(setup("main")).await;
+    // Decided before any call: it reads the request only.
+    let response = ask(&h, r#"{"lastName": "Later"}"#).await;
+    assert_problem(&response, 400, "REQUEST_INVALID");
+    assert_eq!(json(&response)["detail"], "Asked too early.");
+    assert!(
+        h.upstream.paths().is_empty(),
+        "no call for a refused request"
+    );
+
+    // Decided once the step it reads has run, before the next is called.
+    let response = ask(&h, r#"{"lastName": "Broken"}"#).await;
+    assert_problem(&response, 502, "BAD_GATEWAY");
+    assert!(
+        json(&response)["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("cannot answer")),
+        "the gateway's wording when the check gives none: {}",
+        String::from_utf8_lossy(response.body())
+    );
+    assert_eq!(h.upstream.paths(), ["/records/v1/lookup"]);
+
+    // A refusal of an unknown kind, or whose condition is not CEL, is refused at load with
+    // the file, line and field; the old configuration stays in force.
+    let config = std::fs::read_to_string(h.config_path()).expect("config");
+    for (from, to, field) in [
+        ("as: invalid", "as: maybe", "apis[2].check.refuse[0].as"),
+        (
+            r#"'request.lastName == "Later"'"#,
+            "'request.lastName =='",
+            "apis[2].check.refuse[0].when",
+        ),
+    ] {
+        assert!(config.contains(from), "{from}");
+        std::fs::write(h.config_path(), config.replacen(from, to, 1)).expect("write");
+        let error = h.gateway.reload().expect_err("refused").to_string();
+        assert!(error.contains(field) && error.contains(":"), "{error}");
+        let line = config[..config.find(from).expect("there")].lines().count();
+        assert!(error.contains(&format!(":{line}:")), "line {line}: {error}");
+    }
+    std::fs::write(h.config_path(), &config).expect("write");
+    let response = ask(&h, r#"{"lastName": "Smith"}"#).await;
+    assert_eq!(response.status(), 200);
 }

@@ -8,6 +8,7 @@ mod support;
 
 mod ids;
 mod matching;
+mod nino_patterns;
 mod records;
 mod refusals;
 mod shutdown;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::double::Upstream;
 use crate::{
     CallDefinition, CallError, CallRequest, CheckDefinition, CompileError, CompiledCheck, Field,
-    Outcome, RunError, Site, StepDefinition, compile,
+    Outcome, RefusalDefinition, RefusalKind, RunError, Site, StepDefinition, compile,
 };
 
 fn call(name: &str, operation: &str) -> CallDefinition {
@@ -31,6 +31,7 @@ fn definition(steps: Vec<StepDefinition>, decision: &str) -> CheckDefinition {
         name: "test-check".to_owned(),
         steps,
         decision: decision.to_owned(),
+        refusals: Vec::new(),
     }
 }
 
@@ -147,6 +148,103 @@ async fn when_false_skips_the_call_and_later_steps_see_it_skipped() {
         json!({"skipped": false, "status": 200, "body": {"x": 1}})
     );
     assert_eq!(upstream.calls().len(), 1);
+}
+
+fn refusal(when: &str, kind: RefusalKind) -> RefusalDefinition {
+    RefusalDefinition {
+        when: when.to_owned(),
+        kind,
+        detail: Some("Said by the check.".to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_ends_the_check_as_soon_as_the_steps_it_reads_have_run() {
+    let mut def = definition(
+        vec![
+            StepDefinition::Call(call("first", "a.first")),
+            StepDefinition::Call(call("second", "a.second")),
+        ],
+        r#"{"answer": steps.second.body.n}"#,
+    );
+    def.refusals = vec![
+        // Reads no step: decided before any call.
+        refusal("request.date > today", RefusalKind::Invalid),
+        // Reads the first step only: decided before the second is called.
+        refusal(
+            "!(steps.first.status in [200, 404])",
+            RefusalKind::Unavailable,
+        ),
+        refusal("steps.second.status >= 500", RefusalKind::Unavailable),
+    ];
+    let check = compiled(&def);
+    let failing_first = Upstream::new()
+        .respond("a.first", 503, json!(null))
+        .respond("a.second", 200, json!({"n": 1}));
+
+    let error = run_error(&check, &failing_first, json!({"date": "2026-11-26"})).await;
+    assert!(
+        matches!(&error, RunError::Refused { index: 0, kind: RefusalKind::Invalid, detail: Some(d), .. }
+            if d == "Said by the check."),
+        "{error:?}"
+    );
+    assert!(
+        failing_first.calls().is_empty(),
+        "no call for a refused request"
+    );
+
+    let error = run_error(&check, &failing_first, json!({"date": "2026-11-25"})).await;
+    assert!(
+        matches!(
+            &error,
+            RunError::Refused {
+                index: 1,
+                kind: RefusalKind::Unavailable,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        failing_first.keys(),
+        ["a.first"],
+        "the second step is never called"
+    );
+
+    let failing_second = Upstream::new()
+        .respond("a.first", 404, json!(null))
+        .respond("a.second", 500, json!(null));
+    let error = run_error(&check, &failing_second, json!({"date": "2026-11-01"})).await;
+    assert!(
+        matches!(&error, RunError::Refused { index: 2, .. }),
+        "{error:?}"
+    );
+
+    let answering = Upstream::new()
+        .respond("a.first", 200, json!(null))
+        .respond("a.second", 200, json!({"n": 7}));
+    let outcome = run(&check, &answering, json!({"date": "2026-11-01"})).await;
+    assert_eq!(outcome.answer, json!({"answer": 7}));
+}
+
+#[tokio::test]
+async fn a_refusal_that_is_not_a_bool_is_an_error_and_one_reading_no_step_is_checked_at_compile() {
+    let mut def = definition(vec![], "{}");
+    def.refusals = vec![refusal("request.date", RefusalKind::Invalid)];
+    let error = run_error(&compiled(&def), &Upstream::new(), json!({"date": "x"})).await;
+    assert!(
+        matches!(&error, RunError::WrongType { site, found: "string", .. }
+            if site.field == Field::Refusal(0)),
+        "{error:?}"
+    );
+    def.refusals = vec![refusal(
+        "steps.nowhere.status == 1",
+        RefusalKind::Unavailable,
+    )];
+    assert!(matches!(
+        compile_error(&def),
+        CompileError::UnknownStep { site, .. } if site.field == Field::Refusal(0)
+    ));
 }
 
 #[tokio::test]

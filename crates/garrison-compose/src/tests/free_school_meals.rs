@@ -63,6 +63,7 @@ pub(super) fn definition() -> CheckDefinition {
             }]),
         ],
         decision: DECISION.to_owned(),
+        refusals: Vec::new(),
     }
 }
 

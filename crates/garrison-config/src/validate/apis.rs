@@ -253,10 +253,31 @@ fn resolve_checks(
                 }
             }
         }
+        let mut refusals = Vec::new();
+        for (j, refusal) in check.refuse.iter().enumerate() {
+            let kind = match refusal.kind.as_str() {
+                "invalid" => garrison_compose::RefusalKind::Invalid,
+                "unavailable" => garrison_compose::RefusalKind::Unavailable,
+                _ => {
+                    c.fail(
+                        &refusal.kind,
+                        format!("{at}.refuse[{j}].as"),
+                        "must be `invalid` (400: the caller's request cannot be answered) or `unavailable` (502: a service the check depends on failed)",
+                    );
+                    continue;
+                }
+            };
+            refusals.push(garrison_compose::RefusalDefinition {
+                when: refusal.when.to_string(),
+                kind,
+                detail: refusal.detail.as_ref().map(|d| d.to_string()),
+            });
+        }
         let definition = garrison_compose::CheckDefinition {
             name: a.name.to_string(),
             steps,
             decision: check.decision.to_string(),
+            refusals,
         };
         match garrison_compose::compile(&definition) {
             Ok(compiled) => {
@@ -266,7 +287,17 @@ fn resolve_checks(
                     targets,
                 });
             }
-            Err(e) => c.fail(&check.decision, at, e.to_string()),
+            // An expression of a refusal is reported where it is written.
+            Err(e) => match e.site().map(|site| &site.field) {
+                Some(&garrison_compose::Field::Refusal(j)) if j < check.refuse.len() => {
+                    c.fail(
+                        &check.refuse[j].when,
+                        format!("{at}.refuse[{j}].when"),
+                        e.to_string(),
+                    );
+                }
+                _ => c.fail(&check.decision, at, e.to_string()),
+            },
         }
     }
 }

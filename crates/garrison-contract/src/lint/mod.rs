@@ -112,6 +112,11 @@ pub const RULES: &[Rule] = &[
         "JSON bodies have examples",
     ),
     rule(
+        operations::EXAMPLE_VALID,
+        Severity::Error,
+        "every example matches its schema",
+    ),
+    rule(
         operations::OPERATION_SECURITY,
         Severity::Error,
         "every operation requires authentication",
@@ -218,6 +223,10 @@ pub fn lint(contract: &Contract, rules: &RuleSet) -> Vec<Finding> {
     let doc = &contract.document;
     document::check(doc, &mut out);
     operations::check(doc, &mut out);
+    if rules.severity(operations::EXAMPLE_VALID).is_some() {
+        // Compiles the contract's schemas: skipped when the rule is off.
+        operations::valid_examples(contract, &mut out);
+    }
     naming::check(doc, &mut out);
     let mut findings: Vec<Finding> = out
         .0

@@ -12,6 +12,7 @@ pub(super) const OPERATION_ID_UNIQUE: &str = "operation-id-unique";
 pub(super) const OPERATION_SUMMARY: &str = "operation-summary";
 pub(super) const OPERATION_4XX: &str = "operation-4xx-response";
 pub(super) const OPERATION_EXAMPLES: &str = "operation-examples";
+pub(super) const EXAMPLE_VALID: &str = "example-valid";
 pub(super) const OPERATION_SECURITY: &str = "operation-security";
 
 /// The HTTP methods a Path Item Object can hold (OAS 3.0.3 / 3.1.0 §4.8.9).
@@ -200,6 +201,27 @@ fn examples(doc: &Value, op: &Operation<'_>, out: &mut Findings) {
                 );
             }
         }
+    }
+}
+
+/// An example its own schema refuses teaches consumers a message the gateway turns away, and
+/// makes the portal's try-it (which sends it) fail.
+pub(super) fn valid_examples(contract: &crate::Contract, out: &mut Findings) {
+    for invalid in crate::validate::invalid_examples(contract) {
+        let violation = &invalid.violation;
+        let at = if violation.location.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", violation.location)
+        };
+        out.push(
+            EXAMPLE_VALID,
+            invalid.pointer,
+            format!(
+                "{}: the example does not match its schema{at}: {} ({})",
+                invalid.operation, violation.message, violation.rule
+            ),
+        );
     }
 }
 

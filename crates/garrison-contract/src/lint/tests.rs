@@ -223,6 +223,58 @@ fn operation_examples() {
 }
 
 #[test]
+fn example_valid() {
+    // The body's example breaks its schema: too long a last name.
+    let long = replaced(
+        "example: {lastName: Smith}",
+        &format!("example: {{lastName: {}}}", "S".repeat(36)),
+    );
+    let found = assert_only(&long, "example-valid");
+    assert_eq!(found[0].severity, Severity::Error);
+    assert_eq!(
+        found[0].pointer,
+        "#/paths/~1citizens~1match/post/requestBody/content/application~1json/example"
+    );
+    assert!(
+        found[0].message.contains("/lastName"),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        !found[0].message.contains("SSSS"),
+        "never the value: {}",
+        found[0].message
+    );
+    // A named example, and one on the schema, are checked too.
+    let named = replaced(
+        "example: {lastName: Smith}",
+        "examples: {ok: {value: {lastName: Smith}}, bad: {value: {lastName: 7}}}",
+    );
+    let found = assert_only(&named, "example-valid");
+    assert!(
+        found[0].pointer.ends_with("/examples/bad/value"),
+        "{}",
+        found[0].pointer
+    );
+    let on_schema = replaced("            example: {lastName: Smith}\n", "").replace(
+        "lastName: {type: string, maxLength: 35}",
+        "lastName: {type: string, maxLength: 35}\n      examples: [{lastName: []}]",
+    );
+    assert_only(&on_schema, "example-valid");
+    // A parameter's example.
+    let parameter = replaced(
+        "schema: {type: string}}",
+        "schema: {type: string, maxLength: 3}, example: abcd}",
+    );
+    let found = assert_only(&parameter, "example-valid");
+    assert!(
+        found[0].pointer.ends_with("/parameters/0/example"),
+        "{}",
+        found[0].pointer
+    );
+}
+
+#[test]
 fn operation_security() {
     let open = replaced("security:\n  - apiKey: []\n", "security: []\n");
     assert_only(&open, "operation-security");

@@ -44,7 +44,8 @@ fn essence(media_type: &str) -> Option<(&str, &str)> {
     (!kind.is_empty() && !subtype.is_empty()).then_some((kind, subtype))
 }
 
-fn is_json(subtype: &str) -> bool {
+/// Whether bodies of media subtype `subtype` are JSON (`json`, or a `+json` suffix).
+pub(super) fn is_json(subtype: &str) -> bool {
     subtype.eq_ignore_ascii_case("json")
         || subtype
             .len()

@@ -11,6 +11,7 @@
 //! Messages never repeat the offending value: it may be personal data.
 
 mod content;
+mod examples;
 mod instance;
 mod parameter;
 mod schema;
@@ -23,6 +24,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use self::content::Content;
+pub(crate) use self::examples::invalid_examples;
 use self::parameter::Parameter;
 use self::schema::SchemaCompiler;
 use crate::Contract;
