@@ -325,10 +325,20 @@ async fn income_band_thresholds() {
         run(
             check,
             request.clone(),
-            &[matched(), (INCOME, 400, Value::Null)]
+            &[matched(), (INCOME, 503, Value::Null)]
         )
         .await,
         json!({"band": "unavailable"})
+    );
+    // Months the income API holds no record of: the caller's to change, never "none".
+    assert_eq!(
+        refusal(
+            check,
+            request.clone(),
+            &[matched(), (INCOME, 400, Value::Null)]
+        )
+        .await,
+        RefusalKind::Invalid
     );
     assert_eq!(
         run(check, request, &[(MATCH, 404, Value::Null)]).await,

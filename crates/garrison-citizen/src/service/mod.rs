@@ -266,7 +266,8 @@ impl CitizenService {
         let person = self.subject(id, consumer)?;
         // The range rule comes after the id: the schema cannot express it, so a request
         // the contract allows is refused only when it would otherwise have been answered.
-        request::income_range(from, to).map_err(Refusal::Invalid)?;
+        request::income_range(from, to, request::held_months(self.meta.as_of))
+            .map_err(Refusal::Invalid)?;
         let (person, earnings) = self
             .with_store(|store| {
                 Ok(match store.person(person)? {

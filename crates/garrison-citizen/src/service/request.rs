@@ -387,10 +387,38 @@ pub(crate) fn income_query(query: Option<&str>) -> Result<(Month, Month), Vec<In
     }
 }
 
-/// The rule on a month range the schema cannot express: `from` no later than `to`, at most
-/// [`MAX_INCOME_MONTHS`] months.
-pub(crate) fn income_range(from: Month, to: Month) -> Result<(), Vec<Invalid>> {
-    if from > to {
+/// The months whose earnings the store holds, first and last: the
+/// [`EARNINGS_MONTHS`](crate::EARNINGS_MONTHS) before the month of "as of".
+pub(crate) fn held_months(as_of: crate::Date) -> (Month, Month) {
+    let this_month = as_of.month();
+    (
+        this_month.add_months(-crate::EARNINGS_MONTHS),
+        this_month.add_months(-1),
+    )
+}
+
+/// The rules on a month range the schema cannot express: `from` no later than `to`, at most
+/// [`MAX_INCOME_MONTHS`] months, all of them `held` (see [`held_months`]). A month outside is
+/// refused rather than answered 0: "no earnings" and "no record" are different answers, and a
+/// check adding the months up would take the one for the other.
+pub(crate) fn income_range(
+    from: Month,
+    to: Month,
+    held: (Month, Month),
+) -> Result<(), Vec<Invalid>> {
+    if from < held.0 {
+        Err(vec![Invalid::new(
+            "query.fromMonth",
+            "range",
+            "earnings are held for the 12 months before the records' as-of month only",
+        )])
+    } else if to > held.1 {
+        Err(vec![Invalid::new(
+            "query.toMonth",
+            "range",
+            "earnings are held up to the month before the records' as-of month only",
+        )])
+    } else if from > to {
         Err(vec![Invalid::new(
             "query.toMonth",
             "range",
@@ -500,7 +528,8 @@ mod tests {
             (from, to),
             (Month::new(2026, 1).unwrap(), Month::new(2026, 6).unwrap())
         );
-        assert!(income_range(from, to).is_ok());
+        let held = (Month::new(2015, 1).unwrap(), Month::new(2030, 12).unwrap());
+        assert!(income_range(from, to, held).is_ok());
         for bad in [
             "fromMonth=2026-01",
             "toMonth=2026-01",
@@ -510,8 +539,29 @@ mod tests {
             assert!(income_query(Some(bad)).is_err(), "{bad}");
         }
         let m = |y, n| Month::new(y, n).unwrap();
-        assert!(income_range(m(2024, 1), m(2025, 12)).is_ok(), "24 months");
-        assert!(income_range(m(2024, 1), m(2026, 1)).is_err(), "25 months");
-        assert!(income_range(m(2026, 2), m(2026, 1)).is_err(), "backwards");
+        assert!(
+            income_range(m(2024, 1), m(2025, 12), held).is_ok(),
+            "24 months"
+        );
+        assert!(
+            income_range(m(2024, 1), m(2026, 1), held).is_err(),
+            "25 months"
+        );
+        assert!(
+            income_range(m(2026, 2), m(2026, 1), held).is_err(),
+            "backwards"
+        );
+        // Held: the 12 months before November 2026.
+        let held = held_months(crate::Date::from_ymd(2026, 11, 1).unwrap());
+        assert_eq!(held, (m(2025, 11), m(2026, 10)));
+        assert!(income_range(m(2025, 11), m(2026, 10), held).is_ok());
+        let refused = |from, to| income_range(from, to, held).unwrap_err()[0].location;
+        assert_eq!(refused(m(2025, 10), m(2026, 10)), "query.fromMonth");
+        assert_eq!(refused(m(2026, 1), m(2026, 11)), "query.toMonth");
+        assert_eq!(
+            refused(m(2030, 1), m(2030, 3)),
+            "query.toMonth",
+            "the future"
+        );
     }
 }
