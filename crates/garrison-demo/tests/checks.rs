@@ -480,3 +480,39 @@ async fn failures_and_future_dates_are_refused_not_answered() {
         json!({"band": "personNotFound"})
     );
 }
+
+/// Free school meals: Universal Credit earnings are assessed over the assessment periods of
+/// the last three months together (DfE), not each against a twelfth of the threshold.
+#[tokio::test]
+async fn free_school_meals_assesses_universal_credit_over_the_periods_together() {
+    let checks = checks();
+    let check = &checks["free-school-meals"];
+    let request = json!({"nino": "AB123456C", "lastName": "Smith", "dateOfBirth": "1980-04-23"});
+    let periods = |pays: [u64; 3]| {
+        let awards: Vec<Value> = [
+            ("2026-08-25", "2026-09-24"),
+            ("2026-09-25", "2026-10-24"),
+            ("2026-10-25", "2026-11-24"),
+        ]
+        .iter()
+        .zip(pays)
+        .map(|((start, end), pay)| uc_award(start, end, pay))
+        .collect();
+        let mut claim = claim("universal_credit", Value::Null);
+        claim["attributes"]["awards"] = Value::Array(awards);
+        vec![matched(), (CLAIMS, 200, json!({"data": [claim]}))]
+    };
+    // One month over £616.66, balanced by the others: 185,000 pence over three periods.
+    assert_eq!(
+        run(check, request.clone(), &periods([73_333, 50_000, 61_667])).await,
+        json!({"status": "eligible"})
+    );
+    assert_eq!(
+        run(check, request.clone(), &periods([73_333, 50_000, 61_668])).await,
+        json!({"status": "notEligible"})
+    );
+    assert_eq!(
+        run(check, request, &[(MATCH, 503, Value::Null)]).await,
+        json!({"status": "DwpError"})
+    );
+}

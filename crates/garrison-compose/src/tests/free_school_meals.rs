@@ -74,9 +74,11 @@ pub(super) fn definition() -> CheckDefinition {
 ///   trying again later. A 404 for claims means no claims, so `notEligible`.
 /// - `eligible` when a claim is in payment of Pension Credit, income-based JSA, income-related
 ///   ESA or Income Support; or of Universal Credit with at least one award in the last three
-///   months, every one of which has take-home pay (pence per monthly assessment period) that
-///   annualises to at most £7,400. An award is in the window unless it ended before
-///   `addMonths(today, -3)` or starts after today.
+///   months, whose take-home pay (pence per monthly assessment period) taken together is at
+///   most £7,400 a year: the sum over the n awards × 12 at most 740,000 × n (DfE assesses
+///   earnings over one to three assessment periods, so one month over is balanced by another
+///   under). An award is in the window unless it ended before `addMonths(today, -3)` or starts
+///   after today.
 const DECISION: &str = r#"
     steps.match.status in [404, 422] ? {"status": "parentNotFound"}
     : steps.match.status != 200 || !(steps.claims.status in [200, 404]) ? {"status": "DwpError"}
@@ -85,11 +87,13 @@ const DECISION: &str = r#"
           c.attributes.benefitType in ["pensions_credit", "job_seekers_allowance_income_based",
             "employment_support_allowance_income_based", "income_support"]
           || c.attributes.benefitType == "universal_credit"
-             && c.attributes.awards.exists(a, a.startDate <= today
+             && size(c.attributes.awards.filter(a, a.startDate <= today
+                  && (!has(a.endDate) || a.endDate == null || a.endDate >= addMonths(today, -3)))) > 0
+             && sum(c.attributes.awards.filter(a, a.startDate <= today
                   && (!has(a.endDate) || a.endDate == null || a.endDate >= addMonths(today, -3)))
-             && c.attributes.awards.all(a, !(a.startDate <= today
-                  && (!has(a.endDate) || a.endDate == null || a.endDate >= addMonths(today, -3)))
-                  || a.assessmentAttributes.takeHomePay * 12 <= 740000)))
+                  .map(a, a.assessmentAttributes.takeHomePay)) * 12
+                <= 740000 * size(c.attributes.awards.filter(a, a.startDate <= today
+                  && (!has(a.endDate) || a.endDate == null || a.endDate >= addMonths(today, -3))))))
       ? {"status": "eligible"}
       : {"status": "notEligible"}
 "#;
@@ -268,21 +272,27 @@ async fn each_passported_benefit_in_payment_is_eligible() {
 
 #[tokio::test]
 async fn universal_credit_at_the_earnings_threshold_is_eligible_and_a_penny_over_is_not() {
-    // £7,400 a year is 740000/12 = 61666.67 pence a month: 61666 is the most a whole number of
-    // pence can be and stay within it.
+    // £7,400 a year is 740000/12 = 61666.67 pence a month; over three assessment periods,
+    // 185000 pence. A period over the monthly figure is balanced by one under.
     let at = |pay| {
         universal_credit(&[
             ("2026-08-25", Some("2026-09-24"), 50000),
-            ("2026-09-25", Some("2026-10-24"), 61666),
+            ("2026-09-25", Some("2026-10-24"), 73333),
             ("2026-10-25", Some("2026-11-24"), pay),
         ])
     };
-    let upstream = matched().respond(CLAIMS, 200, claims(vec![at(61666)]));
-    assert_eq!(status_for(&upstream).await, "eligible");
     let upstream = matched().respond(CLAIMS, 200, claims(vec![at(61667)]));
+    assert_eq!(status_for(&upstream).await, "eligible", "185000 exactly");
+    let upstream = matched().respond(CLAIMS, 200, claims(vec![at(61668)]));
     assert_eq!(status_for(&upstream).await, "notEligible");
     let upstream = matched().respond(CLAIMS, 200, claims(vec![at(0)]));
     assert_eq!(status_for(&upstream).await, "eligible");
+    // One period in the window: its own pay against one period's share.
+    let one = |pay| universal_credit(&[("2026-11-01", None, pay)]);
+    let upstream = matched().respond(CLAIMS, 200, claims(vec![one(61666)]));
+    assert_eq!(status_for(&upstream).await, "eligible");
+    let upstream = matched().respond(CLAIMS, 200, claims(vec![one(61667)]));
+    assert_eq!(status_for(&upstream).await, "notEligible");
 }
 
 #[tokio::test]
@@ -292,7 +302,7 @@ async fn an_award_that_ended_yesterday_counts_and_one_that_ended_before_the_wind
         CLAIMS,
         200,
         claims(vec![universal_credit(&[
-            ("2026-10-25", Some("2026-11-24"), 90000),
+            ("2026-10-25", Some("2026-11-24"), 150000),
             ("2026-11-25", None, 10000),
         ])]),
     );
@@ -313,7 +323,7 @@ async fn an_award_that_ended_yesterday_counts_and_one_that_ended_before_the_wind
         CLAIMS,
         200,
         claims(vec![universal_credit(&[
-            ("2026-07-26", Some("2026-08-25"), 90000),
+            ("2026-07-26", Some("2026-08-25"), 150000),
             ("2026-08-26", None, 10000),
         ])]),
     );
