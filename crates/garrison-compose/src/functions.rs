@@ -7,6 +7,7 @@
 //! | `digits(string)` | the ASCII digits only, in order: `digits('QQ123456C')` is `'123456'` |
 //! | `upper(string)` | upper case |
 //! | `normalise(string)` | upper case with all white space removed, for NI numbers and postcodes |
+//! | `ninoStem(string)` | an NI number `normalise`d without its suffix letter — what identifies the person, as a number is unique without it and the suffix may be given wrong or not at all: `ninoStem('ab 12 34 56 c')` is `'AB123456'` |
 //! | `addDays(date, int)` | a `YYYY-MM-DD` date moved by a number of days, either way |
 //! | `addMonths(date, int)` | a `YYYY-MM-DD` date moved by whole months, the day clamped to the end of a shorter month (`addMonths('2026-05-31', -3)` is `'2026-02-28'`) |
 //! | `sum(list)` | the sum of a list of numbers: an `int` when all are ints (0 for an empty list), else a `double` |
@@ -27,6 +28,7 @@ pub(crate) const NAMES: &[&str] = &[
     "digits",
     "upper",
     "normalise",
+    "ninoStem",
     "addDays",
     "addMonths",
     "sum",
@@ -38,6 +40,7 @@ pub(crate) fn register(context: &mut Context<'_, '_>) -> std::result::Result<(),
     context.add_function("digits", digits)?;
     context.add_function("upper", upper)?;
     context.add_function("normalise", normalise)?;
+    context.add_function("ninoStem", nino_stem)?;
     context.add_function("addDays", add_days)?;
     context.add_function("addMonths", add_months)?;
     context.add_function("sum", sum)?;
@@ -93,6 +96,20 @@ fn normalise(value: Value) -> Result<Value> {
             .collect::<String>()
             .to_uppercase(),
     ))
+}
+
+fn nino_stem(value: Value) -> Result<Value> {
+    let s = string("ninoStem", &value)?;
+    let mut stem: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    // Two letters, six digits, then the suffix: only a ninth character is one.
+    if stem.len() == 9 && stem.ends_with(['A', 'B', 'C', 'D']) {
+        stem.pop();
+    }
+    Ok(Value::from(stem))
 }
 
 fn add_days(date: Value, days: Value) -> Result<Value> {
@@ -315,6 +332,18 @@ mod tests {
             "QQ123456C"
         );
         assert!(last_four(Value::Int(1)).is_err());
+        assert_eq!(text(nino_stem(Value::from("ab 12 34 56 c"))), "AB123456");
+        assert_eq!(
+            text(nino_stem(Value::from("AB123456"))),
+            "AB123456",
+            "no suffix"
+        );
+        assert_eq!(
+            text(nino_stem(Value::from("AB1234567"))),
+            "AB1234567",
+            "not a suffix"
+        );
+        assert!(nino_stem(Value::Int(1)).is_err());
     }
 
     #[test]

@@ -233,6 +233,32 @@ async fn identity_edges() {
         json!({"result": "partialMatch"}),
         "a different postcode"
     );
+    // The suffix letter identifies nobody: another, or none, is the same number.
+    for nino in ["QQ 12 34 56 A", "qq123456"] {
+        let mut other_suffix = request.clone();
+        other_suffix["nino"] = json!(nino);
+        assert_eq!(
+            run(
+                check,
+                other_suffix,
+                &[matched(), details.clone(), address("LS1 4AB")]
+            )
+            .await,
+            json!({"result": "fullMatch"}),
+            "{nino}"
+        );
+    }
+    let mut other_number = request.clone();
+    other_number["nino"] = json!("QQ 12 34 57 C");
+    assert_eq!(
+        run(
+            check,
+            other_number,
+            &[matched(), details.clone(), address("LS1 4AB")]
+        )
+        .await,
+        json!({"result": "partialMatch"})
+    );
     assert_eq!(
         run(check, request.clone(), &[(MATCH, 404, Value::Null)]).await,
         json!({"result": "noMatch"})
