@@ -202,6 +202,11 @@ pub struct Limits {
     /// if it is not answered within the other half. (An idle HTTP/1.1 connection is closed by
     /// `header_read_timeout`, which runs while the gateway waits for the next request head.)
     pub keep_alive_timeout: Duration,
+    /// A connection on which no request starts for this long is closed gracefully (h2: a
+    /// GOAWAY, and requests in flight finish) — an idle h2 client that answers pings, or a
+    /// plain-listener client that never says which protocol it speaks, would otherwise hold
+    /// its connection for ever.
+    pub idle_timeout: Duration,
     /// Time allowed for a TLS handshake.
     pub tls_handshake_timeout: Duration,
     /// Concurrent connections from one IP address.
@@ -224,6 +229,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             keep_alive_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(120),
             tls_handshake_timeout: Duration::from_secs(10),
             max_connections_per_ip: 512,
             max_body_bytes: 1024 * 1024,

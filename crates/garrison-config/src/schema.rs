@@ -115,6 +115,7 @@ pub(crate) struct RawLimits {
     pub(crate) header_read_timeout: Option<Text>,
     pub(crate) body_timeout: Option<Text>,
     pub(crate) keep_alive_timeout: Option<Text>,
+    pub(crate) idle_timeout: Option<Text>,
     pub(crate) tls_handshake_timeout: Option<Text>,
     pub(crate) max_connections_per_ip: Option<Spanned<u64>>,
     pub(crate) max_body_bytes: Option<Spanned<u64>>,

@@ -2,13 +2,12 @@
 //! identity, then HTTP/1.1 or h2 (by ALPN) with the configured limits.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use garrison_core::CertFingerprint;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::Watcher;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -54,10 +53,14 @@ pub(crate) async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
+        // Held while the connection lives, so that shutdown waits for it; the connection
+        // itself is closed gracefully on `shutdown` (see `drive`).
         let watcher = graceful.watcher();
+        let shutdown = shutdown.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            serve_connection(state, stream, peer, index, watcher).await;
+            let _watcher = watcher;
+            serve_connection(state, stream, peer, index, shutdown).await;
         });
     }
 }
@@ -67,7 +70,7 @@ async fn serve_connection(
     stream: TcpStream,
     peer: std::net::SocketAddr,
     index: usize,
-    watcher: Watcher,
+    shutdown: watch::Receiver<bool>,
 ) {
     let snapshot = state.snapshot.load_full();
     let Some(listener) = snapshot.listeners.get(index) else {
@@ -77,7 +80,7 @@ async fn serve_connection(
     match listener.tls.clone() {
         None => {
             let identity = ConnectionIdentity::new(peer, None, false, index);
-            serve_http(state, stream, identity, None, &limits, watcher).await;
+            serve_http(state, stream, identity, None, &limits, shutdown).await;
         }
         Some(config) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(config);
@@ -110,7 +113,7 @@ async fn serve_connection(
                 .map(|leaf| CertFingerprint::of_der(leaf));
             let h2 = session.alpn_protocol() == Some(b"h2");
             let identity = ConnectionIdentity::new(peer, client_cert, true, index);
-            serve_http(state, tls, identity, Some(h2), &limits, watcher).await;
+            serve_http(state, tls, identity, Some(h2), &limits, shutdown).await;
         }
     }
 }
@@ -121,12 +124,16 @@ async fn serve_http<I>(
     identity: ConnectionIdentity,
     h2: Option<bool>,
     limits: &garrison_config::Limits,
-    watcher: Watcher,
+    shutdown: watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let identity = Arc::new(identity);
+    let started = Arc::new(AtomicU64::new(0));
+    let requests = started.clone();
     let service = service_fn(move |request| {
+        // Counted for the idle check: one relaxed increment per request, no clock read.
+        requests.fetch_add(1, Ordering::Relaxed);
         let state = state.clone();
         let identity = identity.clone();
         async move { Ok::<_, std::convert::Infallible>(proxy::serve(state, identity, request).await) }
@@ -155,7 +162,56 @@ async fn serve_http<I>(
         None => builder,
     };
     let connection = builder.serve_connection(TokioIo::new(io), service);
-    if let Err(e) = watcher.watch(connection.into_owned()).await {
+    let closed = drive(
+        connection,
+        |connection| connection.graceful_shutdown(),
+        shutdown,
+        &started,
+        limits.idle_timeout,
+    );
+    if let Err(e) = closed.await {
         tracing::debug!(error = %e, "connection closed with an error");
+    }
+}
+
+/// Runs a connection to its end, closing it gracefully — a GOAWAY on h2, the end of the
+/// response in progress on HTTP/1.1, so no request in flight is cut — when the gateway shuts
+/// down or when no request has started on it for a whole `idle` period (checked every
+/// `idle`, so it goes between one and two periods after its last request).
+async fn drive<C, E>(
+    connection: C,
+    close_gracefully: impl Fn(std::pin::Pin<&mut C>),
+    mut shutdown: watch::Receiver<bool>,
+    started: &AtomicU64,
+    idle: std::time::Duration,
+) -> Result<(), E>
+where
+    C: Future<Output = Result<(), E>>,
+{
+    let mut connection = std::pin::pin!(connection);
+    let mut closing = *shutdown.borrow_and_update();
+    if closing {
+        close_gracefully(connection.as_mut());
+    }
+    let mut check = tokio::time::interval_at(tokio::time::Instant::now() + idle, idle);
+    let mut seen = started.load(Ordering::Relaxed);
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => return result,
+            changed = shutdown.changed(), if !closing => {
+                // A dropped sender is the gateway gone: close all the same.
+                let _ = changed;
+                closing = true;
+                close_gracefully(connection.as_mut());
+            }
+            _ = check.tick(), if !closing => {
+                let now = started.load(Ordering::Relaxed);
+                if now == seen {
+                    closing = true;
+                    close_gracefully(connection.as_mut());
+                }
+                seen = now;
+            }
+        }
     }
 }

@@ -305,3 +305,55 @@ async fn a_client_dripping_its_body_does_not_open_the_circuit_for_everyone() {
     let refused = h.get_as("alice", "/drip/1").await;
     assert_eq!(refused.status(), 503, "the circuit opened");
 }
+
+/// An h2 client answers the gateway's pings, so `keep_alive_timeout` never closes its idle
+/// connection: `idle_timeout` does, gracefully, once no request has started for a period —
+/// and not while requests keep coming.
+#[tokio::test]
+async fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
+    let h = Harness::start(Setup {
+        limits: "    idle_timeout: 300ms",
+        ..Setup::default()
+    })
+    .await;
+    let key = h.consumer("alice").key.clone();
+    let client = h.client("alice", Protocol::Http2);
+    let closed = |sender: &garrison_testkit::client::Sender| match sender {
+        garrison_testkit::client::Sender::Http2(s) => s.is_closed(),
+        garrison_testkit::client::Sender::Http1(s) => s.is_closed(),
+    };
+
+    // Busy: a request every 100 ms for four idle periods keeps it open.
+    let mut busy = client.open(h.addr).await.expect("connect");
+    for _ in 0..12 {
+        let response = busy
+            .send(garrison_testkit::client::get("/citizens/1", Some(&key)))
+            .await
+            .expect("the connection stays open while used");
+        assert_eq!(response.status(), 200);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!closed(&busy));
+
+    // Idle: closed within two periods of the last request (polled, never used).
+    let started = std::time::Instant::now();
+    let mut waited = tokio::time::interval(Duration::from_millis(50));
+    while !closed(&busy) && started.elapsed() < Duration::from_secs(5) {
+        waited.tick().await;
+    }
+    assert!(closed(&busy), "an idle h2 connection must be closed");
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "not before a period has passed: {:?}",
+        started.elapsed()
+    );
+    // A new connection is served as usual.
+    let response = client
+        .send(
+            h.addr,
+            garrison_testkit::client::get("/citizens/1", Some(&key)),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), 200);
+}

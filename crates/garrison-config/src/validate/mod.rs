@@ -460,6 +460,11 @@ fn resolve_gateway(c: &mut Check<'_>, raw: RawGateway) -> GatewaySettings {
             "gateway.limits.keep_alive_timeout",
             d.keep_alive_timeout,
         ),
+        idle_timeout: c.duration(
+            &l.idle_timeout,
+            "gateway.limits.idle_timeout",
+            d.idle_timeout,
+        ),
         tls_handshake_timeout: c.duration(
             &l.tls_handshake_timeout,
             "gateway.limits.tls_handshake_timeout",

@@ -20,6 +20,7 @@ fn a_valid_file_resolves_names_defaults_durations_and_digests() {
     assert_eq!(limits.header_read_timeout, Duration::from_secs(10));
     assert_eq!(limits.body_timeout, Duration::from_secs(30));
     assert_eq!(limits.keep_alive_timeout, Duration::from_secs(60));
+    assert_eq!(limits.idle_timeout, Duration::from_secs(120));
     assert_eq!(limits.tls_handshake_timeout, Duration::from_secs(10));
     assert_eq!(limits.max_connections_per_ip, 512);
     assert_eq!(limits.max_body_bytes, 1024 * 1024);
