@@ -37,10 +37,10 @@ pub struct RefusalDefinition {
 #[non_exhaustive]
 pub enum RefusalKind {
     /// The request matches the contract but is not one the check can answer (a date in the
-    /// future, say): the caller's to change.
+    /// future, say): the caller's to change (the gateway answers 422).
     Invalid,
     /// A service the check depends on failed, so no decision can be made: the caller may try
-    /// again later.
+    /// again later (the gateway answers 502).
     Unavailable,
 }
 

@@ -64,6 +64,9 @@ pub enum ProblemCode {
     ChecksumMismatch,
     /// 500: stored data failed its integrity check; nothing unverified is released.
     StoredDataCorrupt,
+    /// 422: the request conforms to the contract, but it asks what cannot be answered (a
+    /// check's date after today, months outside the records held).
+    RequestNotAnswerable,
 }
 
 impl ProblemCode {
@@ -95,6 +98,7 @@ impl ProblemCode {
             ProblemCode::UploadLocked => "UPLOAD_LOCKED",
             ProblemCode::ChecksumMismatch => "CHECKSUM_MISMATCH",
             ProblemCode::StoredDataCorrupt => "STORED_DATA_CORRUPT",
+            ProblemCode::RequestNotAnswerable => "REQUEST_NOT_ANSWERABLE",
         }
     }
 
@@ -130,6 +134,7 @@ impl ProblemCode {
                 StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST)
             }
             ProblemCode::StoredDataCorrupt => StatusCode::INTERNAL_SERVER_ERROR,
+            ProblemCode::RequestNotAnswerable => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -163,6 +168,9 @@ impl ProblemCode {
             ProblemCode::UploadLocked => "Another request is writing to this upload",
             ProblemCode::ChecksumMismatch => "The body does not match its checksum",
             ProblemCode::StoredDataCorrupt => "The stored data failed its integrity check",
+            ProblemCode::RequestNotAnswerable => {
+                "The request conforms to the contract but cannot be answered"
+            }
         }
     }
 
@@ -286,6 +294,7 @@ mod tests {
             ProblemCode::UploadLocked,
             ProblemCode::ChecksumMismatch,
             ProblemCode::StoredDataCorrupt,
+            ProblemCode::RequestNotAnswerable,
             ProblemCode::InternalError,
             ProblemCode::BadGateway,
             ProblemCode::ServiceUnavailable,

@@ -45,8 +45,9 @@ impl RouteCheck {
         RouteCheck { compiled, targets }
     }
 
-    /// Runs the check for a validated request; returns the answer and the data subjects its
-    /// steps named (for the audit trail).
+    /// Runs the check for a validated request and returns its answer. The data subjects its
+    /// steps' answers named are added to `subjects` (for the audit trail) whatever the
+    /// outcome: a check refused or failed after reading someone's records has still read them.
     pub(crate) async fn answer(
         &self,
         snapshot: &Snapshot,
@@ -54,7 +55,8 @@ impl RouteCheck {
         consumer: Option<&HeaderValue>,
         request_id: &HeaderValue,
         body: &[u8],
-    ) -> Result<(Response<GatewayBody>, Vec<String>), GatewayError> {
+        subjects: &mut Vec<String>,
+    ) -> Result<Response<GatewayBody>, GatewayError> {
         let request = if body.is_empty() {
             serde_json::Value::Null
         } else {
@@ -78,11 +80,14 @@ impl RouteCheck {
             headers: passed,
             subjects: Mutex::new(Vec::new()),
         };
-        let outcome = self
-            .compiled
-            .run(&caller, request, &today())
-            .await
-            .map_err(run_error)?;
+        let outcome = self.compiled.run(&caller, request, &today()).await;
+        subjects.extend(
+            caller
+                .subjects
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let outcome = outcome.map_err(run_error)?;
         let answer = serde_json::to_vec(&outcome.answer).map_err(|_| {
             GatewayError::upstream(
                 ProblemCode::InternalError,
@@ -97,11 +102,7 @@ impl RouteCheck {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        let subjects = caller
-            .subjects
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        Ok((response, subjects))
+        Ok(response)
     }
 }
 
@@ -255,7 +256,7 @@ fn run_error(error: RunError) -> GatewayError {
         RunError::Refused { kind, detail, .. } => {
             let mut error = match kind {
                 RefusalKind::Invalid => GatewayError::downstream(
-                    ProblemCode::RequestInvalid,
+                    ProblemCode::RequestNotAnswerable,
                     "The check cannot answer this request.",
                 ),
                 _ => GatewayError::upstream(
@@ -358,6 +359,23 @@ mod tests {
             |y, m, d, h: i64, min: i64| days_from_civil(y, m, d) * 86_400 + h * 3_600 + min * 60;
         assert_eq!(uk_date(at(2026, 3, 28, 23, 30)), "2026-03-28", "GMT");
         assert_eq!(uk_date(at(2026, 3, 29, 0, 59)), "2026-03-29");
+        assert_eq!(
+            uk_date(at(2026, 3, 29, 23, 30)),
+            "2026-03-30",
+            "BST from the 29th"
+        );
+        assert_eq!(
+            uk_date(at(2025, 3, 30, 23, 30)),
+            "2025-03-31",
+            "BST from the 30th"
+        );
+        assert_eq!(uk_date(at(2025, 3, 29, 23, 30)), "2025-03-29", "not yet");
+        assert_eq!(
+            uk_date(at(2027, 10, 30, 23, 30)),
+            "2027-10-31",
+            "BST to the 31st"
+        );
+        assert_eq!(uk_date(at(2027, 10, 31, 23, 30)), "2027-10-31", "GMT after");
         assert_eq!(uk_date(at(2026, 6, 30, 22, 59)), "2026-06-30");
         assert_eq!(
             uk_date(at(2026, 6, 30, 23, 0)),

@@ -91,7 +91,7 @@ fn setup(records_upstream: &str) -> Setup {
             - name: item
               operation: records.getItem
               path: {{id: 'string(steps.lookup.body.bodyBytes)'}}
-              query: {{limit: '3'}}
+              query: {{limit: '3', testSubject: 'request.lastName == "Named" ? "AB123456C" : null'}}
             - name: status
               operation: sandbox.getStatus
         - name: never
@@ -103,6 +103,8 @@ fn setup(records_upstream: &str) -> Setup {
           as: invalid
           detail: Asked too early.
         - when: 'steps.lookup.status == 200 && request.lastName == "Broken"'
+          as: unavailable
+        - when: 'steps.item.status == 200 && request.lastName == "Named"'
           as: unavailable
       decision: |
         {{
@@ -201,7 +203,7 @@ async fn a_check_refuses_rather_than_decides_when_its_configuration_says_so() {
     let h = Harness::start(setup("main")).await;
     // Decided before any call: it reads the request only.
     let response = ask(&h, r#"{"lastName": "Later"}"#).await;
-    assert_problem(&response, 400, "REQUEST_INVALID");
+    assert_problem(&response, 422, "REQUEST_NOT_ANSWERABLE");
     assert_eq!(json(&response)["detail"], "Asked too early.");
     assert!(
         h.upstream.paths().is_empty(),
@@ -238,7 +240,54 @@ async fn a_check_refuses_rather_than_decides_when_its_configuration_says_so() {
         let line = config[..config.find(from).expect("there")].lines().count();
         assert!(error.contains(&format!(":{line}:")), "line {line}: {error}");
     }
+    // Both at once: each error names its own refusal, the second's index unshifted by the
+    // first's.
+    let both = config.replacen("as: invalid", "as: maybe", 1).replacen(
+        r#"'steps.lookup.status == 200 && request.lastName == "Broken"'"#,
+        "'steps.lookup.status =='",
+        1,
+    );
+    std::fs::write(h.config_path(), both).expect("write");
+    let error = h.gateway.reload().expect_err("refused").to_string();
+    assert!(
+        error.contains("refuse[0].as") && error.contains("refuse[1].when"),
+        "{error}"
+    );
     std::fs::write(h.config_path(), &config).expect("write");
     let response = ask(&h, r#"{"lastName": "Smith"}"#).await;
     assert_eq!(response.status(), 200);
+}
+
+/// A check refused after its steps read someone's records still records whose: the steps'
+/// calls have no audit records of their own.
+#[tokio::test]
+async fn a_refused_check_still_names_whose_records_it_read() {
+    let mut audited = setup("main");
+    audited.audit = true;
+    audited.apis = audited.apis.replacen(
+        "    contract: eligibility.yaml\n",
+        "    contract: eligibility.yaml\n    audit: true\n",
+        1,
+    );
+    let h = Harness::start(audited).await;
+    let response = ask(&h, r#"{"lastName": "Named"}"#).await;
+    assert_problem(&response, 502, "BAD_GATEWAY");
+    let keys = garrison_audit::read_subject_keys(&h.dir.join("subject-keys"))
+        .expect("subject keys")
+        .keys;
+    let dir = h.dir.join("audit");
+    let Harness { gateway, .. } = h;
+    gateway.shutdown(std::time::Duration::from_secs(5)).await;
+    let about = garrison_audit::search(
+        &dir,
+        &garrison_audit::SearchFilter::default().subject("AB123456C", &keys),
+    )
+    .expect("search");
+    assert_eq!(
+        about.len(),
+        1,
+        "the refused check's record names the subject"
+    );
+    assert_eq!(about[0].record.api, "eligibility");
+    assert_eq!(about[0].record.upstream_status, None, "no answer was given");
 }

@@ -4,7 +4,8 @@
 //! - `…/reset` closes the connection without answering;
 //! - anything else answers 200 with JSON describing the request it received (method, path,
 //!   headers, body length), naming the data subject given in a `test-subject` request header
-//!   in a `garrison-subject` response header, as a citizen service does — with the status a
+//!   (or a `testSubject` query parameter, which a check's step can send) in a
+//!   `garrison-subject` response header, as a citizen service does — with the status a
 //!   `test-status` request header names, the content type `test-content-type` names, and a
 //!   `pad` member of as many bytes as `test-pad` says.
 //!
@@ -118,7 +119,14 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, st
         .headers()
         .get("test-subject")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(str::to_owned)
+        .or_else(|| {
+            request.uri().query().and_then(|q| {
+                q.split('&')
+                    .find_map(|pair| pair.strip_prefix("testSubject="))
+                    .map(str::to_owned)
+            })
+        });
     let status = request
         .headers()
         .get("test-status")

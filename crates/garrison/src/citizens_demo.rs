@@ -7,8 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use garrison_citizen::{
-    BenefitType, CitizenService, ClaimStatus, DEFAULT_SEED, Month, Population, ServiceOptions,
-    Store,
+    BenefitType, CitizenService, ClaimStatus, DEFAULT_SEED, Population, ServiceOptions, Store,
 };
 
 /// Builds the population at `path` unless it exists.
@@ -43,12 +42,17 @@ pub(crate) async fn spawn_service(store: &Path, address: SocketAddr) -> Result<(
 /// does not exist.
 pub(crate) fn write_examples(store: &Path, dir: &Path) -> Result<(), String> {
     let store = Store::open(store).map_err(|e| e.to_string())?;
-    let people = store.meta().people;
+    let meta = store.meta();
+    let people = meta.people;
     let mut pension = None;
     let mut identity = None;
     let mut earner = None;
-    let (from, to) = ("2025-11", "2026-10");
-    let months = Month::parse(from).and_then(|f| Month::parse(to).map(|t| (f, t)));
+    // The months the income API holds (the twelve before the records' as-of month), and a
+    // date in the last of them for the checks that ask about one.
+    let this_month = meta.as_of.month();
+    let (first, last) = (this_month.add_months(-12), this_month.add_months(-1));
+    let (from, to) = (first.to_string(), last.to_string());
+    let on = last.first_day().add_days(14).to_string();
     for id in 1..=people {
         let Ok(Some(person)) = store.person(id) else {
             continue;
@@ -79,9 +83,8 @@ pub(crate) fn write_examples(store: &Path, dir: &Path) -> Result<(), String> {
             }));
         }
         if earner.is_none()
-            && let Ok((f, t)) = months
             && store
-                .earnings(id, f, t)
+                .earnings(id, first, last)
                 .is_ok_and(|e| e.iter().map(|m| u64::from(m.pence)).sum::<u64>() > 500_000)
         {
             earner = Some(serde_json::json!({
@@ -100,7 +103,7 @@ pub(crate) fn write_examples(store: &Path, dir: &Path) -> Result<(), String> {
     if let Some(parent) = pension {
         write("free-school-meals.json", parent.clone())?;
         let mut patient = parent;
-        patient["date"] = serde_json::Value::from("2026-10-15");
+        patient["date"] = serde_json::Value::from(on.as_str());
         write("prescription-exemption.json", patient.clone())?;
         write("passport-benefits.json", patient)?;
     }

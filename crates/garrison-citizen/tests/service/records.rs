@@ -109,7 +109,10 @@ async fn a_known_person_matches_and_each_granular_api_answers_as_its_contract_sa
     assert!(months.iter().any(|m| m["earnings"].as_u64().unwrap() > 0));
 
     for (query, why) in [
-        ("fromMonth=2024-01&toMonth=2026-01", "25 months"),
+        (
+            "fromMonth=2024-01&toMonth=2026-01",
+            "25 months, most of them not held",
+        ),
         // Months the store holds no record of are refused, not answered "no earnings".
         (
             "fromMonth=2024-11&toMonth=2026-10",

@@ -312,7 +312,7 @@ async fn an_award_that_ended_yesterday_counts_and_one_that_ended_before_the_wind
         CLAIMS,
         200,
         claims(vec![universal_credit(&[
-            ("2026-07-25", Some("2026-08-24"), 90000),
+            ("2026-07-25", Some("2026-08-24"), 200000),
             ("2026-08-25", Some("2026-09-24"), 10000),
             ("2026-09-25", None, 10000),
         ])]),

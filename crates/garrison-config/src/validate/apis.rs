@@ -262,9 +262,10 @@ fn resolve_checks(
                     c.fail(
                         &refusal.kind,
                         format!("{at}.refuse[{j}].as"),
-                        "must be `invalid` (400: the caller's request cannot be answered) or `unavailable` (502: a service the check depends on failed)",
+                        "must be `invalid` (422: the caller's request cannot be answered) or `unavailable` (502: a service the check depends on failed)",
                     );
-                    continue;
+                    // Still compiled, so that an error in a later `when` names its own index.
+                    garrison_compose::RefusalKind::Unavailable
                 }
             };
             refusals.push(garrison_compose::RefusalDefinition {

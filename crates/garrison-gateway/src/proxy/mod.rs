@@ -306,18 +306,24 @@ async fn proxy(
             }
             if let Some(check) = &route.check {
                 let consumer = exchange.consumer.map(|c| &snapshot.consumers[c].header);
-                let (mut response, subjects) = check
+                // Collected into the exchange even when the check fails, so that its record
+                // names whoever's records were read before it did.
+                let mut unaudited = Vec::new();
+                let subjects = if route.audited {
+                    &mut exchange.subjects
+                } else {
+                    &mut unaudited
+                };
+                let mut response = check
                     .answer(
                         snapshot,
                         &parts.headers,
                         consumer,
                         &exchange.request_id,
                         &whole,
+                        subjects,
                     )
                     .await?;
-                if route.audited {
-                    exchange.subjects = subjects;
-                }
                 let headers = response.headers_mut();
                 headers.insert(REQUEST_ID.clone(), exchange.request_id.clone());
                 if let Some(admission) = &exchange.admission {
