@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use cel::{Context, DeclarationError, ExecutionError, Value};
 
+use crate::calendar::Date;
 use crate::convert::type_name;
 
 /// The names of the helpers, whose error messages are safe to show.
@@ -164,108 +165,6 @@ fn sum(list: Value) -> Result<Value> {
         };
     }
     Ok(Value::Float(total))
-}
-
-/// A proleptic Gregorian calendar date.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Date {
-    year: i64,
-    month: u32,
-    day: u32,
-}
-
-impl Date {
-    /// Parses exactly `YYYY-MM-DD`.
-    fn parse(function: &str, text: &str) -> Result<Self> {
-        let invalid = || ExecutionError::function_error(function, "expected a YYYY-MM-DD date");
-        let bytes = text.as_bytes();
-        if bytes.len() != 10
-            || bytes[4] != b'-'
-            || bytes[7] != b'-'
-            || !bytes
-                .iter()
-                .enumerate()
-                .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
-        {
-            return Err(invalid());
-        }
-        let number = |range: std::ops::Range<usize>| {
-            text.get(range)
-                .and_then(|s| s.parse::<u32>().ok())
-                .ok_or_else(invalid)
-        };
-        let year = i64::from(number(0..4)?);
-        let month = number(5..7)?;
-        let day = number(8..10)?;
-        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-            return Err(invalid());
-        }
-        Ok(Date { year, month, day })
-    }
-
-    /// Days since 1970-01-01 (H. Hinnant's `days_from_civil`).
-    fn days(self) -> i64 {
-        let year = if self.month <= 2 {
-            self.year - 1
-        } else {
-            self.year
-        };
-        let era = year.div_euclid(400);
-        let year_of_era = year - era * 400;
-        let month = i64::from(self.month);
-        let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
-            + i64::from(self.day)
-            - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        era * 146_097 + day_of_era - 719_468
-    }
-
-    /// The date `days` after 1970-01-01 (H. Hinnant's `civil_from_days`), if its year has four
-    /// digits.
-    fn from_days(days: i64) -> Option<Self> {
-        let z = days.checked_add(719_468)?;
-        let era = z.div_euclid(146_097);
-        let day_of_era = z - era * 146_097;
-        let year_of_era =
-            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let mp = (5 * day_of_year + 2) / 153;
-        let day = u32::try_from(day_of_year - (153 * mp + 2) / 5 + 1).ok()?;
-        let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).ok()?;
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
-        Date { year, month, day }.in_range()
-    }
-
-    fn add_months(self, months: i64) -> Option<Self> {
-        let index = self
-            .year
-            .checked_mul(12)?
-            .checked_add(i64::from(self.month) - 1)?
-            .checked_add(months)?;
-        let year = index.div_euclid(12);
-        let month = u32::try_from(index.rem_euclid(12) + 1).ok()?;
-        let day = self.day.min(days_in_month(year, month));
-        Date { year, month, day }.in_range()
-    }
-
-    fn in_range(self) -> Option<Self> {
-        (0..=9999).contains(&self.year).then_some(self)
-    }
-}
-
-impl std::fmt::Display for Date {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@
 //! [`Caller`] with its HTTP client. Errors never carry values from the request or a response,
 //! which may be personal data.
 
+mod calendar;
 mod caller;
 mod compile;
 mod convert;
@@ -41,6 +42,7 @@ mod run;
 #[cfg(test)]
 mod tests;
 
+pub use calendar::uk_date;
 pub use caller::{CallError, CallRequest, CallResponse, Caller};
 pub use compile::{CompiledCheck, compile};
 pub use definition::{

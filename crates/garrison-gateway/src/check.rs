@@ -284,119 +284,18 @@ fn run_error(error: RunError) -> GatewayError {
     }
 }
 
-/// Today's date in the UK, `YYYY-MM-DD`, for the `today` variable of checks: the questions
-/// are about UK dates (a prescription dispensed today), and from the end of March to the end
-/// of October the UK is an hour ahead of UTC — a pharmacy asking at 00:30 BST must not be
-/// told its date is in the future.
+/// Today's date in the UK, `YYYY-MM-DD`, for the `today` variable of checks (see
+/// [`garrison_compose::uk_date`]).
 fn today() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    uk_date(now)
-}
-
-/// The UK civil date at `unix` seconds: GMT, or BST (UTC+1) from 01:00 UTC on the last Sunday
-/// of March to 01:00 UTC on the last Sunday of October (the Summer Time Order 2002).
-fn uk_date(unix: i64) -> String {
-    const DAY: i64 = 86_400;
-    let (year, _, _) = civil_from_days(unix.div_euclid(DAY));
-    let last_sunday = |month: u32| {
-        let end = days_from_civil(year, month, 31);
-        // 1970-01-01 was a Thursday: weekday 0 = Sunday is (days + 4) mod 7.
-        end - (end + 4).rem_euclid(7)
-    };
-    let summer_starts = last_sunday(3) * DAY + 3_600;
-    let summer_ends = last_sunday(10) * DAY + 3_600;
-    let offset = if (summer_starts..summer_ends).contains(&unix) {
-        3_600
-    } else {
-        0
-    };
-    let (year, month, day) = civil_from_days((unix + offset).div_euclid(DAY));
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (the era-based method: 400-year eras
-/// of 146,097 days, years counted from March so the leap day falls last).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (i64::from(month) + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = u32::try_from(day_of_year - (153 * month_from_march + 2) / 5 + 1).unwrap_or(1);
-    let month = u32::try_from(if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    })
-    .unwrap_or(1);
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    garrison_compose::uk_date(now)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn today_is_the_uk_date_across_the_summer_time_changes() {
-        // 2026: BST from 01:00 UTC on Sunday 29 March to 01:00 UTC on Sunday 25 October.
-        let at =
-            |y, m, d, h: i64, min: i64| days_from_civil(y, m, d) * 86_400 + h * 3_600 + min * 60;
-        assert_eq!(uk_date(at(2026, 3, 28, 23, 30)), "2026-03-28", "GMT");
-        assert_eq!(uk_date(at(2026, 3, 29, 0, 59)), "2026-03-29");
-        assert_eq!(
-            uk_date(at(2026, 3, 29, 23, 30)),
-            "2026-03-30",
-            "BST from the 29th"
-        );
-        assert_eq!(
-            uk_date(at(2025, 3, 30, 23, 30)),
-            "2025-03-31",
-            "BST from the 30th"
-        );
-        assert_eq!(uk_date(at(2025, 3, 29, 23, 30)), "2025-03-29", "not yet");
-        assert_eq!(
-            uk_date(at(2027, 10, 30, 23, 30)),
-            "2027-10-31",
-            "BST to the 31st"
-        );
-        assert_eq!(uk_date(at(2027, 10, 31, 23, 30)), "2027-10-31", "GMT after");
-        assert_eq!(uk_date(at(2026, 6, 30, 22, 59)), "2026-06-30");
-        assert_eq!(
-            uk_date(at(2026, 6, 30, 23, 0)),
-            "2026-07-01",
-            "midnight BST"
-        );
-        assert_eq!(uk_date(at(2026, 10, 24, 23, 30)), "2026-10-25", "still BST");
-        assert_eq!(uk_date(at(2026, 10, 25, 23, 30)), "2026-10-25", "GMT again");
-        assert_eq!(uk_date(at(2026, 12, 31, 23, 59)), "2026-12-31");
-        // 2024, a leap year whose last Sunday of March is the 31st.
-        assert_eq!(uk_date(at(2024, 3, 31, 0, 59)), "2024-03-31");
-        assert_eq!(uk_date(at(2024, 2, 29, 23, 30)), "2024-02-29");
-        assert_eq!(uk_date(at(2024, 7, 31, 23, 30)), "2024-08-01");
-        // The calendar round-trips over centuries.
-        for days in (-800_000..800_000).step_by(997) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-    }
 
     #[test]
     fn today_is_a_date() {
