@@ -211,6 +211,8 @@ pub struct Limits {
     pub tls_handshake_timeout: Duration,
     /// Concurrent connections from one IP address.
     pub max_connections_per_ip: u32,
+    /// Concurrent connections to the public listeners in all.
+    pub max_connections: u32,
     /// Default body limit of a route that sets none.
     pub max_body_bytes: u64,
     /// Concurrent h2 streams per connection.
@@ -232,6 +234,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(120),
             tls_handshake_timeout: Duration::from_secs(10),
             max_connections_per_ip: 512,
+            max_connections: 10_000,
             max_body_bytes: 1024 * 1024,
             h2_max_concurrent_streams: 128,
             h2_max_pending_reset_streams: 32,

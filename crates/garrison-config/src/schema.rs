@@ -118,6 +118,7 @@ pub(crate) struct RawLimits {
     pub(crate) idle_timeout: Option<Text>,
     pub(crate) tls_handshake_timeout: Option<Text>,
     pub(crate) max_connections_per_ip: Option<Spanned<u64>>,
+    pub(crate) max_connections: Option<Spanned<u64>>,
     pub(crate) max_body_bytes: Option<Spanned<u64>>,
     pub(crate) h2_max_concurrent_streams: Option<Spanned<u64>>,
     pub(crate) h2_max_pending_reset_streams: Option<Spanned<u64>>,

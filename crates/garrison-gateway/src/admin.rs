@@ -83,7 +83,8 @@ pub(crate) async fn serve(
         // other addresses cannot shut them out; every address has its own bound.
         let ip = crate::conn_limit::client_key(peer.ip());
         let local = crate::proxy::headers::canonical(peer.ip()).is_loopback();
-        let place = per_address.try_acquire(ip, ADMIN_CONNECTIONS_PER_IP);
+        // The admin listener's total is the semaphore below (loopback excluded).
+        let place = per_address.try_acquire(ip, ADMIN_CONNECTIONS_PER_IP, u32::MAX);
         let slot = if local {
             None
         } else {

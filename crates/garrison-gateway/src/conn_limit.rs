@@ -1,7 +1,8 @@
-//! Concurrent connections per client address, checked at accept time.
+//! Concurrent connections per client address and in all, checked at accept time.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 const SHARDS: usize = 32;
@@ -16,11 +17,15 @@ pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Counts open connections per IP address and refuses those over the limit. Touched once per
-/// connection (accept and close), never per request.
+/// Counts open connections per IP address and in all, and refuses those over either limit.
+/// Touched once per connection (accept and close), never per request.
 #[derive(Debug)]
 pub(crate) struct ConnectionLimiter {
     shards: Vec<Mutex<HashMap<IpAddr, u32>>>,
+    /// Every connection holding a permit: many addresses together (a botnet, or an IPv6
+    /// holder of many /64s) must not take every file descriptor the gateway has, which its
+    /// upstream connections and the audit store need too.
+    total: AtomicU32,
 }
 
 /// Holds one connection's place; dropping it frees the place.
@@ -34,6 +39,7 @@ impl ConnectionLimiter {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(ConnectionLimiter {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            total: AtomicU32::new(0),
         })
     }
 
@@ -45,14 +51,28 @@ impl ConnectionLimiter {
         &self.shards[index % SHARDS]
     }
 
-    /// A permit for one more connection from `ip`, unless it already has `max`.
-    pub(crate) fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: u32) -> Option<ConnectionPermit> {
+    /// A permit for one more connection from `ip`, unless it already has `max`, or all
+    /// addresses together have `max_total`.
+    pub(crate) fn try_acquire(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        max: u32,
+        max_total: u32,
+    ) -> Option<ConnectionPermit> {
+        if self.total.fetch_add(1, Ordering::AcqRel) >= max_total {
+            self.total.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
         let mut shard = self
             .shard(&ip)
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let count = shard.entry(ip).or_insert(0);
         if *count >= max {
+            if *count == 0 {
+                shard.remove(&ip);
+            }
+            self.total.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
         *count += 1;
@@ -65,6 +85,7 @@ impl ConnectionLimiter {
 
 impl Drop for ConnectionPermit {
     fn drop(&mut self) {
+        self.limiter.total.fetch_sub(1, Ordering::AcqRel);
         let mut shard = self
             .limiter
             .shard(&self.ip)
@@ -88,12 +109,25 @@ mod tests {
         let limiter = ConnectionLimiter::new();
         let a: IpAddr = "192.0.2.1".parse().expect("ip");
         let b: IpAddr = "192.0.2.2".parse().expect("ip");
-        let first = limiter.try_acquire(a, 2).expect("1st");
-        let _second = limiter.try_acquire(a, 2).expect("2nd");
-        assert!(limiter.try_acquire(a, 2).is_none());
-        assert!(limiter.try_acquire(b, 2).is_some());
+        let first = limiter.try_acquire(a, 2, 100).expect("1st");
+        let _second = limiter.try_acquire(a, 2, 100).expect("2nd");
+        assert!(limiter.try_acquire(a, 2, 100).is_none());
+        assert!(limiter.try_acquire(b, 2, 100).is_some());
         drop(first);
-        assert!(limiter.try_acquire(a, 2).is_some());
+        assert!(limiter.try_acquire(a, 2, 100).is_some());
+    }
+
+    #[test]
+    fn permits_are_counted_in_all_and_a_refusal_takes_no_place() {
+        let limiter = ConnectionLimiter::new();
+        let ip = |n: u8| IpAddr::from([192, 0, 2, n]);
+        let first = limiter.try_acquire(ip(1), 1, 2).expect("1st");
+        // Refused by its address's limit: holds no place in all.
+        assert!(limiter.try_acquire(ip(1), 1, 2).is_none());
+        let _second = limiter.try_acquire(ip(2), 1, 2).expect("2nd");
+        assert!(limiter.try_acquire(ip(3), 1, 2).is_none(), "two in all");
+        drop(first);
+        assert!(limiter.try_acquire(ip(3), 1, 2).is_some());
     }
 
     #[test]

@@ -38,11 +38,12 @@ pub(crate) async fn accept_loop(
             _ = shutdown.changed() => return,
         };
         let snapshot = state.snapshot.load();
-        let max = snapshot.settings.limits.max_connections_per_ip;
-        let Some(permit) = state
-            .connections
-            .try_acquire(crate::conn_limit::client_key(peer.ip()), max)
-        else {
+        let limits = &snapshot.settings.limits;
+        let Some(permit) = state.connections.try_acquire(
+            crate::conn_limit::client_key(peer.ip()),
+            limits.max_connections_per_ip,
+            limits.max_connections,
+        ) else {
             state
                 .shared
                 .metrics

@@ -188,6 +188,42 @@ async fn connections_over_the_per_address_limit_are_dropped() {
     assert!(accepted, "a connection is accepted again once others close");
 }
 
+/// Every address together is bounded too: with the per-address limit far away, the total
+/// refuses the third connection, and frees its place when one closes.
+#[tokio::test]
+async fn connections_over_the_total_limit_are_dropped() {
+    let h = Harness::start(Setup {
+        limits: "    max_connections: 2",
+        ..Setup::default()
+    })
+    .await;
+    let key = h.consumer("alice").key.clone();
+    let client = h.client("alice", Protocol::Http1);
+    let get = || garrison_testkit::client::get("/citizens/1", Some(&key));
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut sender = client.open(h.addr).await.expect("within the limit");
+        assert_eq!(sender.send(get()).await.expect("response").status(), 200);
+        open.push(sender);
+    }
+    assert!(
+        client.send(h.addr, get()).await.is_err(),
+        "the third connection must be refused"
+    );
+    drop(open.pop());
+    let mut accepted = false;
+    let mut poll = tokio::time::interval(Duration::from_millis(20));
+    for _ in 0..100 {
+        poll.tick().await;
+        if let Ok(response) = client.send(h.addr, get()).await {
+            accepted = response.status() == 200;
+            break;
+        }
+    }
+    assert!(accepted, "a place is freed when a connection closes");
+    drop(open);
+}
+
 /// The admin listener reads a body before it checks the token: a client may hold only so many
 /// of its connections, and a body must arrive within the body timeout.
 #[tokio::test]

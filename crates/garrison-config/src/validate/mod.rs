@@ -477,6 +477,13 @@ fn resolve_gateway(c: &mut Check<'_>, raw: RawGateway) -> GatewaySettings {
             1,
             1 << 20,
         ) as u32,
+        max_connections: c.count(
+            &l.max_connections,
+            "gateway.limits.max_connections",
+            u64::from(d.max_connections),
+            1,
+            1 << 20,
+        ) as u32,
         max_body_bytes: c.count(
             &l.max_body_bytes,
             "gateway.limits.max_body_bytes",

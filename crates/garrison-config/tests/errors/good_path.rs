@@ -23,6 +23,7 @@ fn a_valid_file_resolves_names_defaults_durations_and_digests() {
     assert_eq!(limits.idle_timeout, Duration::from_secs(120));
     assert_eq!(limits.tls_handshake_timeout, Duration::from_secs(10));
     assert_eq!(limits.max_connections_per_ip, 512);
+    assert_eq!(limits.max_connections, 10_000);
     assert_eq!(limits.max_body_bytes, 1024 * 1024);
     assert_eq!(
         limits.h2_max_concurrent_streams,
