@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::OpenApiVersion;
+use crate::generate::Direction;
 
 /// Keywords whose value is one subschema.
 const ONE_SCHEMA: &[&str] = &[
@@ -38,30 +39,47 @@ const OPENAPI_ONLY: &[&str] = &["xml", "externalDocs"];
 
 /// Returns `schema` (of a contract of `version`) as JSON Schema 2020-12.
 pub fn normalise_schema(schema: &Value, version: OpenApiVersion) -> Value {
+    normalise_for(schema, version, Direction::Any)
+}
+
+/// [`normalise_schema`] for the messages of one `direction`: in OAS 3.0 a property that is
+/// `readOnly` is not required of a request, nor a `writeOnly` one of a response, even when
+/// listed in `required` ("the required will take effect on the response only", 3.0.3 Schema
+/// Object). In 3.1 both are JSON Schema annotations and `required` holds as written.
+pub(crate) fn normalise_for(
+    schema: &Value,
+    version: OpenApiVersion,
+    direction: Direction,
+) -> Value {
     match version {
         OpenApiVersion::V3_1 => schema.clone(),
-        _ => normalise_3_0(schema),
+        _ => normalise_3_0(schema, direction),
     }
 }
 
-fn normalise_3_0(schema: &Value) -> Value {
+fn normalise_3_0(schema: &Value, direction: Direction) -> Value {
     let Value::Object(map) = schema else {
         return schema.clone();
     };
     let mut out = Map::new();
     for (key, value) in map {
         let value = if ONE_SCHEMA.contains(&key.as_str()) {
-            normalise_3_0(value)
+            normalise_3_0(value, direction)
         } else if SCHEMA_ARRAYS.contains(&key.as_str()) {
             match value {
-                Value::Array(items) => Value::Array(items.iter().map(normalise_3_0).collect()),
+                Value::Array(items) => Value::Array(
+                    items
+                        .iter()
+                        .map(|item| normalise_3_0(item, direction))
+                        .collect(),
+                ),
                 other => other.clone(),
             }
         } else if SCHEMA_MAPS.contains(&key.as_str()) {
             match value {
                 Value::Object(m) => Value::Object(
                     m.iter()
-                        .map(|(k, v)| (k.clone(), normalise_3_0(v)))
+                        .map(|(k, v)| (k.clone(), normalise_3_0(v, direction)))
                         .collect(),
                 ),
                 other => other.clone(),
@@ -75,7 +93,44 @@ fn normalise_3_0(schema: &Value) -> Value {
     let out = drop_openapi_only(out);
     let out = example_to_examples(out);
     let out = exclusive_bounds(out);
+    let out = required_in(out, direction);
     Value::Object(nullable_to_type(out))
+}
+
+/// Drops from `required` the properties a message of `direction` does not carry: `readOnly`
+/// ones from a request's, `writeOnly` ones from a response's. (A flag on a property that is a
+/// bare `$ref` is not seen: OAS 3.0 ignores a Reference Object's siblings anyway.)
+pub(crate) fn required_in(
+    mut schema: Map<String, Value>,
+    direction: Direction,
+) -> Map<String, Value> {
+    let flag = match direction {
+        Direction::Request => "readOnly",
+        Direction::Response => "writeOnly",
+        _ => return schema,
+    };
+    let Some(Value::Object(properties)) = schema.get("properties") else {
+        return schema;
+    };
+    let flagged: Vec<String> = properties
+        .iter()
+        .filter(|(_, property)| property.get(flag) == Some(&Value::Bool(true)))
+        .map(|(name, _)| name.clone())
+        .collect();
+    if flagged.is_empty() {
+        return schema;
+    }
+    if let Some(Value::Array(required)) = schema.get_mut("required") {
+        required.retain(|name| {
+            !name
+                .as_str()
+                .is_some_and(|n| flagged.iter().any(|f| f == n))
+        });
+        if required.is_empty() {
+            schema.remove("required");
+        }
+    }
+    schema
 }
 
 /// OAS 3.0 Reference Object: "any properties added SHALL be ignored", so a `$ref` stands
@@ -228,6 +283,42 @@ mod tests {
         assert_eq!(Value::Object(lone), json!({}));
         let numeric = exclusive_bounds(obj(json!({"exclusiveMaximum": 5})));
         assert_eq!(Value::Object(numeric), json!({"exclusiveMaximum": 5}));
+    }
+
+    #[test]
+    fn read_only_is_not_required_of_a_request_nor_write_only_of_a_response() {
+        let schema = json!({
+            "type": "object",
+            "required": ["id", "name", "pin"],
+            "properties": {
+                "id": {"type": "string", "readOnly": true},
+                "name": {"type": "string"},
+                "pin": {"type": "string", "writeOnly": true},
+                "nested": {"type": "object", "required": ["id"],
+                    "properties": {"id": {"type": "string", "readOnly": true}}}
+            }
+        });
+        let required = |direction| {
+            let out = normalise_for(&schema, OpenApiVersion::V3_0, direction);
+            (
+                out["required"].clone(),
+                out["properties"]["nested"].get("required").cloned(),
+            )
+        };
+        assert_eq!(required(Direction::Request), (json!(["name", "pin"]), None));
+        assert_eq!(
+            required(Direction::Response),
+            (json!(["id", "name"]), Some(json!(["id"])))
+        );
+        assert_eq!(
+            required(Direction::Any),
+            (json!(["id", "name", "pin"]), Some(json!(["id"])))
+        );
+        // 3.1: annotations only; `required` holds as written.
+        assert_eq!(
+            normalise_for(&schema, OpenApiVersion::V3_1, Direction::Request),
+            schema
+        );
     }
 
     #[test]

@@ -608,3 +608,83 @@ fn the_shipped_and_feature_contracts_compile() {
         assert_eq!(c.operations().len(), operations(&contract).len());
     }
 }
+
+/// OAS 3.0: a `readOnly` property is not required of a request, nor a `writeOnly` one of a
+/// response, though listed in `required` of a schema both share ("the required will take
+/// effect on the response only"); in 3.1 `required` holds as written.
+#[test]
+fn read_only_and_write_only_properties_are_required_one_way_only_in_3_0() {
+    let contract = |version: &str| {
+        format!(
+            r#"openapi: {version}
+info: {{title: Accounts, version: 1.0.0}}
+paths:
+  /accounts:
+    post:
+      operationId: createAccount
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {{$ref: '#/components/schemas/Account'}}
+      responses:
+        '201':
+          description: Created.
+          content:
+            application/json:
+              schema: {{$ref: '#/components/schemas/Account'}}
+components:
+  schemas:
+    Account:
+      type: object
+      required: [id, name, pin]
+      properties:
+        id: {{type: string, readOnly: true}}
+        name: {{type: string}}
+        pin: {{type: string, writeOnly: true}}
+"#
+        )
+    };
+    let json = headers(&[("content-type", "application/json")]);
+    for (version, one_way) in [("3.0.3", true), ("3.1.0", false)] {
+        let loaded = load_str(Path::new("accounts.yaml"), &contract(version)).expect("loads");
+        let compiled = compile(&loaded).expect("compiles");
+        let create = op(&compiled, "createAccount");
+        let request = Req {
+            path: &[],
+            query: None,
+            headers: json.clone(),
+            body: br#"{"name": "Jo", "pin": "1234"}"#,
+        };
+        let response = create.validate_response(201, &json, br#"{"id": "a1", "name": "Jo"}"#);
+        if one_way {
+            assert_eq!(request.check(create), expect(&[]), "{version}: no id sent");
+            assert!(response.is_ok(), "{version}: no pin returned: {response:?}");
+        } else {
+            assert_eq!(
+                request.check(create),
+                expect(&[("/body/id", "required")]),
+                "{version}"
+            );
+            assert_eq!(found(response), expect(&[("/body/pin", "required")]));
+        }
+        // Still required the other way: a request without its name, a response without its id.
+        let nameless = Req {
+            path: &[],
+            query: None,
+            headers: json.clone(),
+            body: br#"{"pin": "1234"}"#,
+        };
+        assert!(
+            nameless
+                .check(create)
+                .contains(&("/body/name".to_owned(), "required".to_owned())),
+            "{version}"
+        );
+        let idless = create.validate_response(201, &json, br#"{"name": "Jo"}"#);
+        assert!(
+            found(idless).contains(&("/body/id".to_owned(), "required".to_owned())),
+            "{version}"
+        );
+    }
+}

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::instance::Instance;
 use super::schema::{BodyValidator, SchemaCompiler, collect_violations};
 use super::{CompileError, Violation};
+use crate::generate::Direction;
 use crate::lint::child;
 
 const CONTENT_TYPE_LOCATION: &str = "header.content-type";
@@ -55,11 +56,13 @@ pub(super) fn is_json(subtype: &str) -> bool {
 }
 
 impl Content {
-    /// Compiles the `content` map (if any) of `holder`, found at `pointer`.
+    /// Compiles the `content` map (if any) of `holder` (a Request Body or a Response Object,
+    /// as `direction` says), found at `pointer`.
     pub(super) fn compile(
         compiler: &SchemaCompiler<'_>,
         holder: &Value,
         pointer: &str,
+        direction: Direction,
     ) -> Result<Self, CompileError> {
         let mut media = Vec::new();
         if let Some(map) = holder.get("content").and_then(Value::as_object) {
@@ -69,7 +72,9 @@ impl Content {
                     return Err(compiler.error(&at, "not a media type such as application/json"));
                 };
                 let validator = match object.get("schema") {
-                    Some(schema) => Some(compiler.compile_body(schema, &child(&at, &["schema"]))?),
+                    Some(schema) => {
+                        Some(compiler.compile_body(schema, &child(&at, &["schema"]), direction)?)
+                    }
                     None => None,
                 };
                 media.push(Media {

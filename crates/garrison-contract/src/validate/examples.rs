@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::schema::{SchemaCompiler, collect_violations};
 use super::{Violation, content};
 use crate::Contract;
+use crate::generate::Direction;
 use crate::lint::{child, deref};
 
 /// One example that breaks its schema: where it is, and the first thing wrong with it.
@@ -55,23 +56,22 @@ pub(crate) fn invalid_examples(contract: &Contract) -> Vec<InvalidExample> {
                 }
             }
         }
-        let mut bodies: Vec<(String, &Map<String, Value>)> = Vec::new();
+        let mut bodies: Vec<(String, &Map<String, Value>, Direction)> = Vec::new();
         if let Some(body) = info.operation.get("requestBody")
             && let Some(Value::Object(content)) = deref(doc, body).get("content")
         {
-            bodies.push((child(&info.pointer, &["requestBody", "content"]), content));
+            let at = child(&info.pointer, &["requestBody", "content"]);
+            bodies.push((at, content, Direction::Request));
         }
         if let Some(Value::Object(responses)) = info.operation.get("responses") {
             for (code, response) in responses {
                 if let Some(Value::Object(content)) = deref(doc, response).get("content") {
-                    bodies.push((
-                        child(&info.pointer, &["responses", code, "content"]),
-                        content,
-                    ));
+                    let at = child(&info.pointer, &["responses", code, "content"]);
+                    bodies.push((at, content, Direction::Response));
                 }
             }
         }
-        for (base, content) in bodies {
+        for (base, content, direction) in bodies {
             for (media_type, media) in content {
                 let json = media_type
                     .split(';')
@@ -83,7 +83,7 @@ pub(crate) fn invalid_examples(contract: &Contract) -> Vec<InvalidExample> {
                 };
                 let at = child(&base, &[media_type.as_str()]);
                 let schema_at = child(&at, &["schema"]);
-                let Ok(validator) = compiler.compile_body(schema, &schema_at) else {
+                let Ok(validator) = compiler.compile_body(schema, &schema_at, direction) else {
                     continue;
                 };
                 for (pointer, example) in examples_of(doc, media, &at, schema, &schema_at) {

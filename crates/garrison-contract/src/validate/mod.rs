@@ -28,6 +28,7 @@ pub(crate) use self::examples::invalid_examples;
 use self::parameter::Parameter;
 use self::schema::SchemaCompiler;
 use crate::Contract;
+use crate::generate::Direction;
 use crate::lint::child;
 
 /// A contract compiled for validation.
@@ -175,7 +176,7 @@ pub fn compile(contract: &Contract) -> Result<CompiledContract, CompileError> {
                     let at = child(&info.pointer, &["requestBody"]);
                     Some(RequestBody {
                         required: body.get("required").and_then(Value::as_bool) == Some(true),
-                        content: Content::compile(&compiler, body, &at)?,
+                        content: Content::compile(&compiler, body, &at, Direction::Request)?,
                     })
                 }
                 None => None,
@@ -212,7 +213,7 @@ fn compile_responses(
     for (key, response) in map {
         let response = crate::lint::deref(&contract.document, response);
         let at = child(pointer, &["responses", key.as_str()]);
-        let content = Content::compile(compiler, response, &at)?;
+        let content = Content::compile(compiler, response, &at, Direction::Response)?;
         let bytes = key.as_bytes();
         if key == "default" {
             responses.default = Some(content);

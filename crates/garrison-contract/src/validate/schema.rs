@@ -24,8 +24,10 @@ use serde_json::{Map, Value};
 
 use super::instance::Borrowed;
 use super::{CompileError, Violation};
+use crate::Contract;
+use crate::generate::Direction;
+use crate::normalise::normalise_for;
 use crate::pointer::{escape_segment, lookup, percent_decode};
-use crate::{Contract, normalise_schema};
 
 /// Compiles the schemas of one contract.
 pub(super) struct SchemaCompiler<'a> {
@@ -40,6 +42,8 @@ pub(super) struct SchemaCompiler<'a> {
 /// One schema as written, what it compiled to and its normalised form.
 struct Compiled {
     schema: Value,
+    /// The messages it checks: in OAS 3.0, what `required` means depends on it.
+    direction: Direction,
     /// The normalised schema with the skeleton of its `$ref` targets: what is compiled.
     resource: Value,
     validator: Validator,
@@ -95,18 +99,19 @@ impl<'a> SchemaCompiler<'a> {
         schema: &Value,
         pointer: &str,
     ) -> Result<(Validator, Rc<Value>), CompileError> {
-        self.with_compiled(schema, pointer, |c| {
+        self.with_compiled(schema, pointer, Direction::Any, |c| {
             Ok((c.validator.clone(), c.normalised.clone()))
         })
     }
 
-    /// [`compile`](Self::compile) for a body schema.
+    /// [`compile`](Self::compile) for the body schema of a request or of a response.
     pub(super) fn compile_body(
         &self,
         schema: &Value,
         pointer: &str,
+        direction: Direction,
     ) -> Result<BodyValidator, CompileError> {
-        self.with_compiled(schema, pointer, |c| {
+        self.with_compiled(schema, pointer, direction, |c| {
             let quick = match &c.body {
                 Some(quick) => quick.clone(),
                 None => {
@@ -129,21 +134,26 @@ impl<'a> SchemaCompiler<'a> {
         &self,
         schema: &Value,
         pointer: &str,
+        direction: Direction,
         f: impl FnOnce(&mut Compiled) -> Result<T, CompileError>,
     ) -> Result<T, CompileError> {
         let hash = content_hash(schema);
         let mut compiled = self.compiled.borrow_mut();
         let list = compiled.entry(hash).or_default();
-        if let Some(hit) = list.iter_mut().find(|c| c.schema == *schema) {
+        if let Some(hit) = list
+            .iter_mut()
+            .find(|c| c.direction == direction && c.schema == *schema)
+        {
             return f(hit);
         }
-        let (resource, normalised) = self.resource(schema, pointer)?;
+        let (resource, normalised) = self.resource(schema, pointer, direction)?;
         let validator = self
             .options
             .build(&resource)
             .map_err(|e| self.error(pointer, format!("the schema does not compile: {e}")))?;
         list.push(Compiled {
             schema: schema.clone(),
+            direction,
             resource,
             validator,
             body: None,
@@ -155,9 +165,14 @@ impl<'a> SchemaCompiler<'a> {
 
     /// What `schema` compiles as: normalised, with the skeleton of the document holding its
     /// `$ref` targets beside it; and the normalised schema alone.
-    fn resource(&self, schema: &Value, pointer: &str) -> Result<(Value, Value), CompileError> {
-        let normalised = normalise_schema(schema, self.contract.version);
-        let Some(skeleton) = self.reachable_targets(&normalised, pointer)? else {
+    fn resource(
+        &self,
+        schema: &Value,
+        pointer: &str,
+        direction: Direction,
+    ) -> Result<(Value, Value), CompileError> {
+        let normalised = normalise_for(schema, self.contract.version, direction);
+        let Some(skeleton) = self.reachable_targets(&normalised, pointer, direction)? else {
             return Ok((normalised.clone(), normalised));
         };
         let mut wrapped = normalised.clone();
@@ -182,6 +197,7 @@ impl<'a> SchemaCompiler<'a> {
         &self,
         schema: &Value,
         pointer: &str,
+        direction: Direction,
     ) -> Result<Option<Map<String, Value>>, CompileError> {
         let mut pending = Vec::new();
         collect_refs(schema, &mut pending);
@@ -206,7 +222,7 @@ impl<'a> SchemaCompiler<'a> {
                     format!("$ref {reference:?} does not point inside the contract"),
                 ));
             };
-            let normalised = normalise_schema(target, self.contract.version);
+            let normalised = normalise_for(target, self.contract.version, direction);
             collect_refs(&normalised, &mut pending);
             targets.push((target_pointer, normalised));
         }
