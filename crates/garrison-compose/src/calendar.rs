@@ -172,4 +172,25 @@ mod tests {
         assert_eq!(uk_date(at(2024, 7, 31, 23, 30)), "2024-08-01");
         assert_eq!(uk_date(0), "1970-01-01");
     }
+
+    #[test]
+    fn days_and_dates_round_trip() {
+        for days in (-700_000..2_900_000).step_by(997) {
+            let date = Date::from_days(days).expect("a four-digit year");
+            assert_eq!(date.days(), days, "{date}");
+        }
+        assert_eq!(
+            Date::from_days(0).map(|d| d.to_string()).as_deref(),
+            Some("1970-01-01")
+        );
+        assert_eq!(
+            Date {
+                year: 2000,
+                month: 3,
+                day: 1
+            }
+            .days(),
+            11_017
+        );
+    }
 }

@@ -39,49 +39,52 @@ const OPENAPI_ONLY: &[&str] = &["xml", "externalDocs"];
 
 /// Returns `schema` (of a contract of `version`) as JSON Schema 2020-12.
 pub fn normalise_schema(schema: &Value, version: OpenApiVersion) -> Value {
-    normalise_for(schema, version, Direction::Any)
+    normalise_for(schema, version, Direction::Any, None)
 }
 
 /// [`normalise_schema`] for the messages of one `direction`: in OAS 3.0 a property that is
 /// `readOnly` is not required of a request, nor a `writeOnly` one of a response, even when
 /// listed in `required` ("the required will take effect on the response only", 3.0.3 Schema
-/// Object). In 3.1 both are JSON Schema annotations and `required` holds as written.
+/// Object). A flag is seen on the property, or through its `$ref` and `allOf` (resolved in
+/// `document`, the contract), and on the properties an `allOf` composes. In 3.1 both are
+/// JSON Schema annotations and `required` holds as written.
 pub(crate) fn normalise_for(
     schema: &Value,
     version: OpenApiVersion,
     direction: Direction,
+    document: Option<&Value>,
 ) -> Value {
     match version {
         OpenApiVersion::V3_1 => schema.clone(),
-        _ => normalise_3_0(schema, direction),
+        _ => normalise_3_0(schema, direction, document),
     }
 }
 
-fn normalise_3_0(schema: &Value, direction: Direction) -> Value {
+fn normalise_3_0(schema: &Value, direction: Direction, document: Option<&Value>) -> Value {
     let Value::Object(map) = schema else {
         return schema.clone();
     };
     let mut out = Map::new();
     for (key, value) in map {
+        // Under `not` and `if` a looser `required` would change the meaning, not relax it.
+        let direction = if key == "not" || key == "if" {
+            Direction::Any
+        } else {
+            direction
+        };
+        let normalise = |value: &Value| normalise_3_0(value, direction, document);
         let value = if ONE_SCHEMA.contains(&key.as_str()) {
-            normalise_3_0(value, direction)
+            normalise(value)
         } else if SCHEMA_ARRAYS.contains(&key.as_str()) {
             match value {
-                Value::Array(items) => Value::Array(
-                    items
-                        .iter()
-                        .map(|item| normalise_3_0(item, direction))
-                        .collect(),
-                ),
+                Value::Array(items) => Value::Array(items.iter().map(normalise).collect()),
                 other => other.clone(),
             }
         } else if SCHEMA_MAPS.contains(&key.as_str()) {
             match value {
-                Value::Object(m) => Value::Object(
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), normalise_3_0(v, direction)))
-                        .collect(),
-                ),
+                Value::Object(m) => {
+                    Value::Object(m.iter().map(|(k, v)| (k.clone(), normalise(v))).collect())
+                }
                 other => other.clone(),
             }
         } else {
@@ -93,44 +96,121 @@ fn normalise_3_0(schema: &Value, direction: Direction) -> Value {
     let out = drop_openapi_only(out);
     let out = example_to_examples(out);
     let out = exclusive_bounds(out);
-    let out = required_in(out, direction);
+    let out = required_in(out, direction, document);
     Value::Object(nullable_to_type(out))
 }
 
-/// Drops from `required` the properties a message of `direction` does not carry: `readOnly`
-/// ones from a request's, `writeOnly` ones from a response's. (A flag on a property that is a
-/// bare `$ref` is not seen: OAS 3.0 ignores a Reference Object's siblings anyway.)
+/// Most `$ref`s followed looking for a flag: a cycle ends there.
+const REF_HOPS: usize = 16;
+
+/// Drops from `required` — the object's own and its inline `allOf` branches' — the
+/// properties a message of `direction` does not carry: `readOnly` ones from a request's,
+/// `writeOnly` ones from a response's.
 pub(crate) fn required_in(
     mut schema: Map<String, Value>,
     direction: Direction,
+    document: Option<&Value>,
 ) -> Map<String, Value> {
     let flag = match direction {
         Direction::Request => "readOnly",
         Direction::Response => "writeOnly",
         _ => return schema,
     };
-    let Some(Value::Object(properties)) = schema.get("properties") else {
-        return schema;
-    };
-    let flagged: Vec<String> = properties
-        .iter()
-        .filter(|(_, property)| property.get(flag) == Some(&Value::Bool(true)))
-        .map(|(name, _)| name.clone())
-        .collect();
+    let mut flagged = Vec::new();
+    flagged_properties(&schema, document, flag, 0, &mut flagged);
     if flagged.is_empty() {
         return schema;
     }
+    let carried = |name: &Value| {
+        !name
+            .as_str()
+            .is_some_and(|n| flagged.iter().any(|f| f == n))
+    };
+    drop_required(&mut schema, &carried);
+    if let Some(Value::Array(parts)) = schema.get_mut("allOf") {
+        for part in parts {
+            if let Value::Object(part) = part
+                && !part.contains_key("$ref")
+            {
+                drop_required(part, &carried);
+            }
+        }
+    }
+    schema
+}
+
+fn drop_required(schema: &mut Map<String, Value>, carried: &impl Fn(&Value) -> bool) {
     if let Some(Value::Array(required)) = schema.get_mut("required") {
-        required.retain(|name| {
-            !name
-                .as_str()
-                .is_some_and(|n| flagged.iter().any(|f| f == n))
-        });
+        required.retain(carried);
         if required.is_empty() {
             schema.remove("required");
         }
     }
-    schema
+}
+
+/// Adds to `out` the names of the properties of object schema `schema` — its own, and those
+/// its `$ref` or `allOf` branches bring — whose schema is flagged `flag`.
+fn flagged_properties(
+    schema: &Map<String, Value>,
+    document: Option<&Value>,
+    flag: &str,
+    hops: usize,
+    out: &mut Vec<String>,
+) {
+    if hops > REF_HOPS {
+        return;
+    }
+    if schema.contains_key("$ref") {
+        // 3.0: a Reference Object's siblings are ignored; only its target counts.
+        if let Some(Value::Object(target)) = resolve(schema, document) {
+            flagged_properties(target, document, flag, hops + 1, out);
+        }
+        return;
+    }
+    if let Some(Value::Object(properties)) = schema.get("properties") {
+        for (name, property) in properties {
+            if is_flagged(property, document, flag, 0) && !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+    }
+    if let Some(Value::Array(parts)) = schema.get("allOf") {
+        for part in parts {
+            if let Value::Object(part) = part {
+                flagged_properties(part, document, flag, hops + 1, out);
+            }
+        }
+    }
+}
+
+/// Whether a property's schema is flagged `flag`: itself, its `$ref` target or an `allOf`
+/// branch.
+fn is_flagged(schema: &Value, document: Option<&Value>, flag: &str, hops: usize) -> bool {
+    let Value::Object(map) = schema else {
+        return false;
+    };
+    if hops > REF_HOPS {
+        return false;
+    }
+    if map.contains_key("$ref") {
+        return resolve(map, document).is_some_and(|t| is_flagged(t, document, flag, hops + 1));
+    }
+    map.get(flag) == Some(&Value::Bool(true))
+        || map
+            .get("allOf")
+            .and_then(Value::as_array)
+            .is_some_and(|parts| {
+                parts
+                    .iter()
+                    .any(|p| is_flagged(p, document, flag, hops + 1))
+            })
+}
+
+/// The target of a schema's local `$ref` in `document`.
+fn resolve<'a>(schema: &Map<String, Value>, document: Option<&'a Value>) -> Option<&'a Value> {
+    let reference = schema.get("$ref")?.as_str()?;
+    let path = crate::pointer::percent_decode(reference.strip_prefix('#')?)?;
+    crate::pointer::lookup(document?, &path)
 }
 
 /// OAS 3.0 Reference Object: "any properties added SHALL be ignored", so a `$ref` stands
@@ -299,7 +379,7 @@ mod tests {
             }
         });
         let required = |direction| {
-            let out = normalise_for(&schema, OpenApiVersion::V3_0, direction);
+            let out = normalise_for(&schema, OpenApiVersion::V3_0, direction, None);
             (
                 out["required"].clone(),
                 out["properties"]["nested"].get("required").cloned(),
@@ -316,9 +396,52 @@ mod tests {
         );
         // 3.1: annotations only; `required` holds as written.
         assert_eq!(
-            normalise_for(&schema, OpenApiVersion::V3_1, Direction::Request),
+            normalise_for(&schema, OpenApiVersion::V3_1, Direction::Request, None),
             schema
         );
+    }
+
+    #[test]
+    fn flags_are_seen_through_refs_and_all_of_but_not_under_not_or_if() {
+        let document = json!({"components": {"schemas": {
+            "Id": {"type": "string", "readOnly": true},
+            "Base": {"type": "object", "properties": {"id": {"$ref": "#/components/schemas/Id"}}},
+            "Loop": {"$ref": "#/components/schemas/Loop"}
+        }}});
+        let schema = json!({
+            "allOf": [
+                {"$ref": "#/components/schemas/Base"},
+                {"type": "object", "required": ["id", "name"], "properties": {"name": {"type": "string"}}}
+            ],
+            "required": ["id"],
+            "properties": {"loop": {"$ref": "#/components/schemas/Loop"}},
+            "not": {"required": ["id"], "properties": {"id": {"readOnly": true}}}
+        });
+        let request = normalise_for(
+            &schema,
+            OpenApiVersion::V3_0,
+            Direction::Request,
+            Some(&document),
+        );
+        assert_eq!(
+            request.get("required"),
+            None,
+            "the id its $ref'd base makes read-only"
+        );
+        assert_eq!(request["allOf"][1]["required"], json!(["name"]));
+        assert_eq!(
+            request["not"]["required"],
+            json!(["id"]),
+            "a negation keeps its meaning"
+        );
+        let response = normalise_for(
+            &schema,
+            OpenApiVersion::V3_0,
+            Direction::Response,
+            Some(&document),
+        );
+        assert_eq!(response["required"], json!(["id"]));
+        assert_eq!(response["allOf"][1]["required"], json!(["id", "name"]));
     }
 
     #[test]

@@ -46,8 +46,9 @@ impl RouteCheck {
     }
 
     /// Runs the check for a validated request and returns its answer. The data subjects its
-    /// steps' answers named are added to `subjects` (for the audit trail) whatever the
-    /// outcome: a check refused or failed after reading someone's records has still read them.
+    /// steps' answers name are added to `subjects` (for the audit trail) as each answer
+    /// arrives, whatever the outcome: a check refused, failed or abandoned by its client after
+    /// reading someone's records has still read them.
     pub(crate) async fn answer(
         &self,
         snapshot: &Snapshot,
@@ -78,16 +79,13 @@ impl RouteCheck {
             snapshot,
             targets: &self.targets,
             headers: passed,
-            subjects: Mutex::new(Vec::new()),
+            subjects: Mutex::new(subjects),
         };
-        let outcome = self.compiled.run(&caller, request, &today()).await;
-        subjects.extend(
-            caller
-                .subjects
-                .into_inner()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        let outcome = outcome.map_err(run_error)?;
+        let outcome = self
+            .compiled
+            .run(&caller, request, &today())
+            .await
+            .map_err(run_error)?;
         let answer = serde_json::to_vec(&outcome.answer).map_err(|_| {
             GatewayError::upstream(
                 ProblemCode::InternalError,
@@ -111,8 +109,9 @@ struct GatewayCaller<'a> {
     snapshot: &'a Snapshot,
     targets: &'a [(String, usize)],
     headers: HeaderMap,
-    /// The data subjects the steps' answers named, in order, each once.
-    subjects: Mutex<Vec<String>>,
+    /// The data subjects the steps' answers named, in order, each once: the exchange's own
+    /// list, so that they are there even if the check's future is dropped mid-run.
+    subjects: Mutex<&'a mut Vec<String>>,
 }
 
 impl Caller for GatewayCaller<'_> {
@@ -181,7 +180,7 @@ impl GatewayCaller<'_> {
         let (mut parts, body) = response.into_parts();
         {
             let mut subjects = self.subjects.lock().unwrap_or_else(PoisonError::into_inner);
-            crate::audit::take_subjects(&mut parts.headers, Some(&mut subjects));
+            crate::audit::take_subjects(&mut parts.headers, Some(&mut **subjects));
         }
         let bytes = Limited::new(body, MAX_STEP_RESPONSE)
             .collect()

@@ -195,6 +195,8 @@ where
         close_gracefully(connection.as_mut());
     }
     let mut check = tokio::time::interval_at(tokio::time::Instant::now() + idle, idle);
+    // After a stall, one late check, not a burst that would find no request in between.
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut seen = started.load(Ordering::Relaxed);
     loop {
         tokio::select! {

@@ -91,13 +91,17 @@ fn setup(records_upstream: &str) -> Setup {
             - name: item
               operation: records.getItem
               path: {{id: 'string(steps.lookup.body.bodyBytes)'}}
-              query: {{limit: '3', testSubject: 'request.lastName == "Named" ? "AB123456C" : null'}}
+              query: {{limit: '3', testSubject: 'request.lastName in ["Named", "Slow"] ? "AB123456C" : null'}}
             - name: status
               operation: sandbox.getStatus
         - name: never
           operation: records.getItem
           when: 'steps.status.body.status != "open"'
           path: {{id: '"x"'}}
+        - name: slow
+          operation: records.getItem
+          when: 'request.lastName == "Slow"'
+          path: {{id: '"hang"'}}
       refuse:
         - when: 'request.lastName == "Later"'
           as: invalid
@@ -258,10 +262,7 @@ async fn a_check_refuses_rather_than_decides_when_its_configuration_says_so() {
     assert_eq!(response.status(), 200);
 }
 
-/// A check refused after its steps read someone's records still records whose: the steps'
-/// calls have no audit records of their own.
-#[tokio::test]
-async fn a_refused_check_still_names_whose_records_it_read() {
+fn audited() -> Setup {
     let mut audited = setup("main");
     audited.audit = true;
     audited.apis = audited.apis.replacen(
@@ -269,7 +270,14 @@ async fn a_refused_check_still_names_whose_records_it_read() {
         "    contract: eligibility.yaml\n    audit: true\n",
         1,
     );
-    let h = Harness::start(audited).await;
+    audited
+}
+
+/// A check refused after its steps read someone's records still records whose: the steps'
+/// calls have no audit records of their own.
+#[tokio::test]
+async fn a_refused_check_still_names_whose_records_it_read() {
+    let h = Harness::start(audited()).await;
     let response = ask(&h, r#"{"lastName": "Named"}"#).await;
     assert_problem(&response, 502, "BAD_GATEWAY");
     let keys = garrison_audit::read_subject_keys(&h.dir.join("subject-keys"))
@@ -290,4 +298,39 @@ async fn a_refused_check_still_names_whose_records_it_read() {
     );
     assert_eq!(about[0].record.api, "eligibility");
     assert_eq!(about[0].record.upstream_status, None, "no answer was given");
+}
+
+/// So does a check whose client goes away while a later step is still waiting: the record of
+/// the abandoned request names the subject an earlier step's answer named.
+#[tokio::test]
+async fn a_check_abandoned_by_its_client_still_names_whose_records_it_read() {
+    let h = Harness::start(audited()).await;
+    let abandoned = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        ask(&h, r#"{"lastName": "Slow"}"#),
+    )
+    .await;
+    assert!(
+        abandoned.is_err(),
+        "the last step hangs until the client gives up"
+    );
+    let keys = garrison_audit::read_subject_keys(&h.dir.join("subject-keys"))
+        .expect("subject keys")
+        .keys;
+    let dir = h.dir.join("audit");
+    let Harness { gateway, .. } = h;
+    // The abandoned request's record is queued by a task of its own; shutdown writes it.
+    gateway.shutdown(std::time::Duration::from_secs(5)).await;
+    let about = garrison_audit::search(
+        &dir,
+        &garrison_audit::SearchFilter::default().subject("AB123456C", &keys),
+    )
+    .expect("search");
+    assert_eq!(
+        about.len(),
+        1,
+        "the abandoned check's record names the subject"
+    );
+    assert_eq!(about[0].record.api, "eligibility");
+    assert_eq!(about[0].record.upstream_status, None);
 }

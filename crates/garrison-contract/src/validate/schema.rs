@@ -137,6 +137,12 @@ impl<'a> SchemaCompiler<'a> {
         direction: Direction,
         f: impl FnOnce(&mut Compiled) -> Result<T, CompileError>,
     ) -> Result<T, CompileError> {
+        // In 3.1 the direction changes nothing: one validator serves requests and responses.
+        let direction = if self.contract.version == crate::OpenApiVersion::V3_1 {
+            Direction::Any
+        } else {
+            direction
+        };
         let hash = content_hash(schema);
         let mut compiled = self.compiled.borrow_mut();
         let list = compiled.entry(hash).or_default();
@@ -171,7 +177,8 @@ impl<'a> SchemaCompiler<'a> {
         pointer: &str,
         direction: Direction,
     ) -> Result<(Value, Value), CompileError> {
-        let normalised = normalise_for(schema, self.contract.version, direction);
+        let document = Some(&self.contract.document);
+        let normalised = normalise_for(schema, self.contract.version, direction, document);
         let Some(skeleton) = self.reachable_targets(&normalised, pointer, direction)? else {
             return Ok((normalised.clone(), normalised));
         };
@@ -222,7 +229,7 @@ impl<'a> SchemaCompiler<'a> {
                     format!("$ref {reference:?} does not point inside the contract"),
                 ));
             };
-            let normalised = normalise_for(target, self.contract.version, direction);
+            let normalised = normalise_for(target, self.contract.version, direction, Some(doc));
             collect_refs(&normalised, &mut pending);
             targets.push((target_pointer, normalised));
         }
