@@ -273,6 +273,21 @@ fn audited() -> Setup {
     audited
 }
 
+/// Stops the gateway (its audit trail closed) and searches the trail for `identifier`.
+async fn stop_and_find(h: Harness, identifier: &str) -> Vec<garrison_audit::Found> {
+    let keys = garrison_audit::read_subject_keys(&h.dir.join("subject-keys"))
+        .expect("subject keys")
+        .keys;
+    let dir = h.dir.join("audit");
+    let Harness { gateway, .. } = h;
+    gateway.shutdown(std::time::Duration::from_secs(5)).await;
+    garrison_audit::search(
+        &dir,
+        &garrison_audit::SearchFilter::default().subject(identifier, &keys),
+    )
+    .expect("search")
+}
+
 /// A check refused after its steps read someone's records still records whose: the steps'
 /// calls have no audit records of their own.
 #[tokio::test]
@@ -280,17 +295,7 @@ async fn a_refused_check_still_names_whose_records_it_read() {
     let h = Harness::start(audited()).await;
     let response = ask(&h, r#"{"lastName": "Named"}"#).await;
     assert_problem(&response, 502, "BAD_GATEWAY");
-    let keys = garrison_audit::read_subject_keys(&h.dir.join("subject-keys"))
-        .expect("subject keys")
-        .keys;
-    let dir = h.dir.join("audit");
-    let Harness { gateway, .. } = h;
-    gateway.shutdown(std::time::Duration::from_secs(5)).await;
-    let about = garrison_audit::search(
-        &dir,
-        &garrison_audit::SearchFilter::default().subject("AB123456C", &keys),
-    )
-    .expect("search");
+    let about = stop_and_find(h, "AB123456C").await;
     assert_eq!(
         about.len(),
         1,
@@ -314,18 +319,8 @@ async fn a_check_abandoned_by_its_client_still_names_whose_records_it_read() {
         abandoned.is_err(),
         "the last step hangs until the client gives up"
     );
-    let keys = garrison_audit::read_subject_keys(&h.dir.join("subject-keys"))
-        .expect("subject keys")
-        .keys;
-    let dir = h.dir.join("audit");
-    let Harness { gateway, .. } = h;
     // The abandoned request's record is queued by a task of its own; shutdown writes it.
-    gateway.shutdown(std::time::Duration::from_secs(5)).await;
-    let about = garrison_audit::search(
-        &dir,
-        &garrison_audit::SearchFilter::default().subject("AB123456C", &keys),
-    )
-    .expect("search");
+    let about = stop_and_find(h, "AB123456C").await;
     assert_eq!(
         about.len(),
         1,
